@@ -1,0 +1,42 @@
+"""VAE-GAN on CelebA 64x64, as in the authors' celeba_aegan.py (SPEC 5-7).
+
+The paper's variant is `configs/celeba_paper.py`.
+"""
+
+from configs import default
+
+
+def get_config():
+  c = default.get_config()
+  c.dataset = 'celeb_a'
+  c.image_size = 64
+  c.channels = 3
+  c.celeba_crop = 'authors'
+  c.random_flip = True
+
+  c.latent_dim = 128
+  c.enc_widths = (64, 128, 256)
+  c.enc_dense = 1024  # Authors' code; the paper says 2048.
+  c.dec_dense_channels = 256
+  c.dec_widths = (256, 128, 32)
+  c.dis_widths = (32, 128, 256, 256)
+  c.dis_strides = (1, 2, 2, 2)
+  c.dis_dense = 512
+  c.dis_feature_layer = 4
+
+  # Authors' weighting: w * L_llike + (1 - w) * GAN_decoder, w = 1e-6.
+  c.decoder_llike_weight = 1e-6
+  c.decoder_gan_weight = 1.0 - 1e-6
+  c.gan_include_recon = False  # discriminate_ae_recon=False
+  c.gan_real_weight = 0.5  # real_vs_gen_weight=0.5
+  c.gan_fake_weight = 0.5
+
+  # 250 epochs of 250 batches, annealed; weight decay 1e-5.
+  c.num_train_steps = 250 * 250
+  c.lr_schedule = 'linear'
+  c.lr_end_factor = 0.0
+  c.weight_decay = 1e-5
+  c.log_every = 50
+  c.image_every = 1000
+  c.checkpoint_every = 2000
+  return c

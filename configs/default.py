@@ -1,0 +1,64 @@
+"""Default config: VAE-GAN on the embedded scikit-learn digits, 16x16, 1 channel.
+
+Every field a run depends on lives here with one comment; other configs import this one
+and change only what differs. `python train.py` with no flags uses this file.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.model = 'vaegan'  # Objective to train: see vaegan_jax.objectives.OBJECTIVES.
+  c.seed = 0  # Seeds parameters, the per-step keys, the data order and the fixed z.
+
+  # Data.
+  c.dataset = 'digits'  # 'digits' (embedded, no download) or a tfds name ('celeb_a').
+  c.data_dir = ''  # tfds data_dir; '' means tfds' default (~/tensorflow_datasets).
+  c.image_size = 16  # Height = width of the model's images.
+  c.channels = 1  # Image channels the networks read and write.
+  c.celeba_crop = 'authors'  # 'authors' (rows 40:188, cols 15:163, blur) or 'center108'.
+  c.random_flip = False  # Random horizontal flip of training images.
+
+  # Networks (SPEC 5). Widths are per layer; every conv is kernel_size x kernel_size.
+  c.kernel_size = 5
+  c.latent_dim = 32  # Size of z.
+  c.enc_widths = (32, 64)  # Encoder convs, stride 2 each.
+  c.enc_dense = 256  # Encoder dense width (paper 2048, authors' code 1024).
+  c.dec_dense_channels = 64  # Channels of the decoder's first (dense) feature map.
+  c.dec_widths = (64, 32)  # Decoder stride-2 transposed convs; sets the start size.
+  c.dis_widths = (16, 32, 64)  # Discriminator convs.
+  c.dis_strides = (1, 2, 2)  # Their strides (the first has no BatchNorm).
+  c.dis_dense = 128  # Discriminator dense width before the logit.
+  c.dis_feature_layer = 3  # l: 1-based conv whose pre-BN output is Dis_l.
+  c.bn_momentum = 0.9  # running = momentum * running + (1 - momentum) * batch.
+
+  # Objective (SPEC 2-4). Decoder loss = llike_weight * L_llike + gan_weight * L_gen.
+  c.decoder_llike_weight = 1.0  # gamma (paper) or w (authors: 1e-6, with gan 1 - w).
+  c.decoder_gan_weight = 1.0  # Weight of the decoder's GAN term.
+  c.gan_generator_loss = 'non_saturating'  # 'saturating' (paper) or 'non_saturating'.
+  c.gan_include_recon = True  # Discriminate x_rec as fake too (paper True, authors False).
+  c.gan_real_weight = 1.0  # Weight of -log D(x) in L_GAN (authors 0.5).
+  c.gan_fake_weight = 1.0  # Weight of each -log(1 - D(.)) term in L_GAN (authors 0.5).
+  c.use_equilibrium = True  # Authors' rule: skip the update of the side that is winning.
+  c.equilibrium = 0.68
+  c.margin = 0.35
+
+  # Optimisation (SPEC 6): one RMSProp per role.
+  c.batch_size = 64
+  c.num_train_steps = 3000
+  c.learning_rate = 3e-4
+  c.rmsprop_decay = 0.9
+  c.rmsprop_eps = 1e-8
+  c.lr_schedule = 'constant'  # 'constant', 'linear' or 'cosine' decay over the run.
+  c.lr_end_factor = 0.0  # Final lr / initial lr for 'linear' and 'cosine'.
+  c.weight_decay = 0.0  # Decoupled weight decay (authors' code 1e-5).
+  c.grad_clip_norm = 0.0  # Clip each role's gradient to this global norm; 0 = off.
+
+  # Logging, images, checkpoints.
+  c.log_every = 100  # Steps between progress lines and TensorBoard scalars.
+  c.image_every = 500  # Steps between sample / reconstruction grids (0 = only at the end).
+  c.checkpoint_every = 1000  # Steps between checkpoints (the last step is always saved).
+  c.max_to_keep = 3  # Checkpoints kept.
+  c.num_images = 64  # Images per grid (a square number looks best).
+  return c

@@ -1,0 +1,63 @@
+"""Pure loss functions (SPEC 2). Reduction: sum over features, mean over the batch.
+
+Every function returns a per-example vector [B]; objectives take the batch mean, so loss
+values do not depend on the batch size. GAN terms are written with log-sigmoid of logits
+(softplus), never log(sigmoid(.)), for numerical stability.
+"""
+
+import jax
+import jax.numpy as jnp
+
+
+def kl_standard_normal(mu: jax.Array, logvar: jax.Array) -> jax.Array:
+  """L_prior = KL(N(mu, exp(logvar)) || N(0, I)), summed over the latent. [B, Z] -> [B]."""
+  return -0.5 * jnp.sum(1.0 + logvar - mu**2 - jnp.exp(logvar), axis=-1)
+
+
+def gaussian_feature_nll(pred: jax.Array, target: jax.Array) -> jax.Array:
+  """L_llike = 1/2 * sum((pred - target)^2): Gaussian NLL, identity covariance, constant
+  dropped. The target gets no gradient. [B, F] x [B, F] -> [B]."""
+  target = jax.lax.stop_gradient(target)
+  return 0.5 * jnp.sum((pred - target) ** 2, axis=tuple(range(1, pred.ndim)))
+
+
+def bce_real(logits: jax.Array) -> jax.Array:
+  """-log D(x) = softplus(-logit), per example."""
+  return jax.nn.softplus(-logits)
+
+
+def bce_fake(logits: jax.Array) -> jax.Array:
+  """-log(1 - D(x)) = softplus(logit), per example."""
+  return jax.nn.softplus(logits)
+
+
+def generator_loss(logits: jax.Array, kind: str) -> jax.Array:
+  """The generator's GAN loss on generated samples, per example, to MINIMISE.
+
+  'saturating' (paper): log(1 - D(G(z))), i.e. -(-log(1 - D)); its minimum pushes
+  D(G(z)) up, with a vanishing gradient when D is confident.
+  'non_saturating': -log D(G(z)).
+  """
+  if kind == 'saturating':
+    return -bce_fake(logits)
+  if kind == 'non_saturating':
+    return bce_real(logits)
+  raise ValueError(f"unknown generator loss {kind!r}; use 'saturating' or 'non_saturating'")
+
+
+def equilibrium_updates(real_cost: jax.Array, fake_cost: jax.Array, *,
+                        equilibrium: float, margin: float):
+  """The authors' equilibrium rule (SPEC 4) as booleans, safe inside jit.
+
+  Args:
+    real_cost: mean(-log D(x)) of the current forward pass.
+    fake_cost: mean(-log(1 - D(x_p))).
+  Returns:
+    (update_discriminator, update_decoder): scalar bools. The discriminator is skipped
+    when it is winning (a cost below equilibrium - margin), the decoder when it is
+    losing (a cost above equilibrium + margin); if both would be skipped, both update.
+  """
+  dis_winning = (real_cost < equilibrium - margin) | (fake_cost < equilibrium - margin)
+  dec_losing = (real_cost > equilibrium + margin) | (fake_cost > equilibrium + margin)
+  both_skipped = dis_winning & dec_losing
+  return (~dis_winning) | both_skipped, (~dec_losing) | both_skipped

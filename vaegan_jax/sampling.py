@@ -1,0 +1,68 @@
+"""Prior samples, reconstructions, interpolations (eval-mode BatchNorm) and image grids."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from PIL import Image
+
+from vaegan_jax import networks
+
+
+def decode(nets: networks.Networks, state, z: jax.Array) -> jax.Array:
+  """z [N, Z] -> images [N, H, W, C] in [-1, 1], BatchNorm with running statistics."""
+  x, _ = networks.apply(nets.decoder, state.params['decoder'],
+                        state.batch_stats['decoder'], z, train=False)
+  return x
+
+
+def encode(nets: networks.Networks, state, x: jax.Array) -> jax.Array:
+  """images [N, H, W, C] -> posterior means [N, Z]."""
+  if nets.encoder is None or 'encoder' not in state.params:
+    raise ValueError('this model has no encoder: reconstruct/interpolate need one')
+  (mu, _), _ = networks.apply(nets.encoder, state.params['encoder'],
+                              state.batch_stats['encoder'], x, train=False)
+  return mu
+
+
+def prior_samples(nets, state, key: jax.Array, num: int, latent_dim: int) -> jax.Array:
+  return decode(nets, state, jax.random.normal(key, (num, latent_dim)))
+
+
+def reconstructions(nets, state, x: jax.Array) -> jax.Array:
+  """Decoded posterior means of x, [N, H, W, C]."""
+  return decode(nets, state, encode(nets, state, x))
+
+
+def interpolations(nets, state, z_a: jax.Array, z_b: jax.Array, steps: int = 8):
+  """Linear paths z_a -> z_b, decoded: [P * steps, H, W, C], row-major by pair."""
+  t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
+  z = (1 - t) * z_a[:, None] + t * z_b[:, None]
+  return decode(nets, state, z.reshape(-1, z_a.shape[-1]))
+
+
+def grid(images, cols: int | None = None, pad: int = 1) -> np.ndarray:
+  """[N, H, W, C] in [-1, 1] -> uint8 [rows*(H+pad)+pad, cols*(W+pad)+pad, C]."""
+  images = np.asarray(images, np.float32)
+  n, h, w, c = images.shape
+  cols = cols or math.ceil(math.sqrt(n))
+  rows = math.ceil(n / cols)
+  out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 255, np.uint8)
+  pixels = np.clip((images + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+  for i in range(n):
+    r, q = divmod(i, cols)
+    out[pad + r * (h + pad):pad + r * (h + pad) + h,
+        pad + q * (w + pad):pad + q * (w + pad) + w] = pixels[i]
+  return out
+
+
+def save_png(array: np.ndarray, path: str, min_side: int = 256) -> None:
+  """Writes a uint8 grid, upscaled (nearest) so small images stay visible."""
+  img = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+  scale = max(1, -(-min_side // max(img.size)))
+  if scale > 1:
+    img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+  img.save(path)

@@ -1,0 +1,70 @@
+"""Train state keyed by role, the per-role optimizers and their learning-rate schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+from vaegan_jax import networks
+
+
+class TrainState(flax.struct.PyTreeNode):
+  """Everything that changes during training. Dicts are keyed by role.
+
+  Attributes:
+    step: scalar int32, number of steps taken.
+    params: {role: params}.
+    batch_stats: {role: BatchNorm running statistics}.
+    opt_state: {role: optax state}.
+    key: base PRNG key (raw uint32 [2]); step keys are fold_in(key, step).
+  """
+
+  step: jax.Array
+  params: Any
+  batch_stats: Any
+  opt_state: Any
+  key: jax.Array
+
+
+def learning_rate_schedule(config) -> optax.Schedule:
+  """The learning rate as a function of the step (same for every role)."""
+  lr, steps = config.learning_rate, max(int(config.num_train_steps), 1)
+  if config.lr_schedule == 'constant':
+    return optax.constant_schedule(lr)
+  if config.lr_schedule == 'linear':
+    return optax.linear_schedule(lr, lr * config.lr_end_factor, steps)
+  if config.lr_schedule == 'cosine':
+    return optax.cosine_decay_schedule(lr, steps, alpha=config.lr_end_factor)
+  raise ValueError(f"unknown lr_schedule {config.lr_schedule!r}; use 'constant', "
+                   "'linear' or 'cosine'")
+
+
+def make_optimizer(config) -> optax.GradientTransformation:
+  """RMSProp (SPEC 6) with optional clipping and decoupled weight decay."""
+  parts = []
+  if config.grad_clip_norm > 0:
+    parts.append(optax.clip_by_global_norm(config.grad_clip_norm))
+  parts.append(optax.scale_by_rms(decay=config.rmsprop_decay, eps=config.rmsprop_eps))
+  if config.weight_decay > 0:
+    parts.append(optax.add_decayed_weights(config.weight_decay))
+  parts.append(optax.scale_by_learning_rate(learning_rate_schedule(config)))
+  return optax.chain(*parts)
+
+
+def make_optimizers(config, roles) -> dict[str, optax.GradientTransformation]:
+  """One independent optimizer per role (separate state, no shared moments)."""
+  return {role: make_optimizer(config) for role in roles}
+
+
+def create(config, nets: networks.Networks, txs) -> TrainState:
+  """Fresh state from config.seed."""
+  key = jax.random.PRNGKey(config.seed)
+  init_key, state_key = jax.random.split(key)
+  params, batch_stats = networks.init_variables(nets, init_key, config)
+  opt_state = {role: txs[role].init(params[role]) for role in params}
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params,
+                    batch_stats=batch_stats, opt_state=opt_state, key=state_key)

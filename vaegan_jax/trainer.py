@@ -1,0 +1,170 @@
+"""The training loop: data, jitted step, progress, TensorBoard, image grids, checkpoints."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+
+import jax
+import numpy as np
+
+from vaegan_jax import checkpointing
+from vaegan_jax import input_pipeline
+from vaegan_jax import networks
+from vaegan_jax import sampling
+from vaegan_jax import train_state as ts
+from vaegan_jax import train_step as tstep
+from vaegan_jax import validation
+
+
+class TrainingDiverged(RuntimeError):
+  """A loss became NaN or inf; the message names the step and the term."""
+
+
+def _check_finite(metrics: dict, step: int) -> None:
+  for name, value in metrics.items():
+    if name.startswith('loss/') and not np.isfinite(value):
+      raise TrainingDiverged(
+          f'{name} = {value} at step {step}: training stopped, the last good checkpoint '
+          'is kept (lower --config.learning_rate or set --config.grad_clip_norm)')
+
+
+def _eta(seconds: float) -> str:
+  if not math.isfinite(seconds):
+    return '?'
+  m, s = divmod(int(seconds), 60)
+  h, m = divmod(m, 60)
+  return f'{h}h{m:02d}m' if h else f'{m}m{s:02d}s'
+
+
+def _progress_line(step, total, means, steps_per_s) -> str:
+  roles = ' '.join(f'{r[:3]} {means[f"loss/{r}"]:.4g}' for r in networks.ROLES
+                   if f'loss/{r}' in means)
+  d = ' '.join(f'{k} {means[k]:.3f}' for k in ('D/x', 'D/x_p') if k in means)
+  skipped = ' '.join(f'{r[:3]} {1 - means[f"updated/{r}"]:.2f}' for r in networks.ROLES
+                     if f'updated/{r}' in means and r != 'encoder')
+  eta = (total - step) / steps_per_s if steps_per_s > 0 else float('inf')
+  return (f'step {step:>{len(str(total))}}/{total} | {roles} | {d} | skipped {skipped} | '
+          f'{steps_per_s:.2f} steps/s | ETA {_eta(eta)}')
+
+
+class _ImageWriter:
+  """Samples from a fixed z and reconstructions of a fixed batch, to PNG and TensorBoard."""
+
+  def __init__(self, config, nets, ds, workdir, tb):
+    self.nets, self.tb = nets, tb
+    self.dir = os.path.join(workdir, 'images')
+    os.makedirs(self.dir, exist_ok=True)
+    n = min(config.num_images, ds.num_examples)
+    self.z = jax.random.normal(jax.random.PRNGKey(config.seed + 1),
+                               (config.num_images, config.latent_dim))
+    self.x = ds.batch(np.arange(n), np.random.default_rng(config.seed))
+    self.has_encoder = nets.encoder is not None
+    self._decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
+    self._recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
+
+  def write(self, state, step: int) -> str:
+    grids = {'samples': sampling.grid(self._decode(state, self.z))}
+    if self.has_encoder:
+      half = len(self.x) // 2
+      pairs = np.stack([self.x[:half], np.asarray(self._recon(state, self.x[:half]))], 1)
+      grids['reconstructions'] = sampling.grid(pairs.reshape(-1, *self.x.shape[1:]),
+                                               cols=2 * math.ceil(math.sqrt(half / 2)))
+    for name, g in grids.items():
+      sampling.save_png(g, os.path.join(self.dir, f'{name}_{step:07d}.png'))
+      if self.tb is not None:
+        self.tb.add_image(name, g, step, dataformats='HWC')
+    return os.path.join(self.dir, f'samples_{step:07d}.png')
+
+
+def _summary_writer(workdir):
+  from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
+  return SummaryWriter(os.path.join(workdir, 'tb'))
+
+
+def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=True):
+  """Trains `config.model` for `config.num_train_steps` steps in `workdir`.
+
+  Resumes from the latest checkpoint in `workdir` if there is one. Returns the final
+  TrainState.
+  """
+  validation.validate(config)
+  ds = input_pipeline.load(config)
+  validation.validate(config, ds.num_examples)
+
+  def log(msg):
+    print(msg, file=out, flush=True)
+
+  nets = networks.build(config)
+  txs = ts.make_optimizers(config, nets.roles())
+  state = ts.create(config, nets, txs)
+  mngr = checkpointing.manager(workdir, config.max_to_keep)
+  if mngr.latest_step() is not None:
+    state = checkpointing.restore(mngr, state)
+    log(f'resumed from {mngr.directory} at step {int(state.step)}')
+  checkpointing.save_config(config, workdir)
+  start = int(state.step)
+  total = int(config.num_train_steps)
+  n_params = {r: sum(x.size for x in jax.tree.leaves(p)) for r, p in state.params.items()}
+  log(f'{config.model} on {config.dataset} ({ds.num_examples} examples, '
+      f'{config.image_size}x{config.image_size}x{config.channels}); parameters ' +
+      ', '.join(f'{r} {n:,}' for r, n in n_params.items()) + f'; workdir {workdir}')
+
+  step_fn = tstep.make_train_step(config, nets, txs)
+  tb = _summary_writer(workdir) if write_summaries else None
+  images = _ImageWriter(config, nets, ds, workdir, tb)
+  batches = input_pipeline.iterate(ds, config.batch_size, config.seed, start)
+
+  def write_scalars(means, step):
+    if tb is not None:
+      for k, v in means.items():
+        tb.add_scalar(k, v, step)
+      tb.flush()
+
+  last_saved = start
+  pending = None  # (step, device metrics) of the step in flight, checked one step late
+  window, t0, t_start = [], time.time(), time.time()
+  try:
+    for step in range(start + 1, total + 1):
+      state, metrics = step_fn(state, next(batches))
+      if step == start + 1:
+        log(f'compiled and ran the first step in {time.time() - t_start:.1f} s')
+        t0 = time.time()
+      if pending is not None:
+        window.append(jax.device_get(pending[1]))
+        _check_finite(window[-1], pending[0])
+      pending = (step, metrics)
+      last = step == total
+      if step % config.log_every == 0 or step % config.checkpoint_every == 0 or last:
+        window.append(jax.device_get(metrics))
+        _check_finite(window[-1], step)
+        pending = None
+      if step % config.log_every == 0 or last:
+        means = {k: float(np.mean([w[k] for w in window])) for k in window[-1]}
+        now = time.time()
+        rate = len(window) / max(now - t0, 1e-9) if step > start + 1 else 0.0
+        log(_progress_line(step, total, means, rate))
+        write_scalars(means, step)
+        window, t0 = [], now
+      if (config.image_every and step % config.image_every == 0) or last:
+        path = images.write(state, step)
+        if last:
+          log(f'samples: {path}')
+      if step % config.checkpoint_every == 0 or last:
+        checkpointing.save(mngr, state)
+        last_saved = step
+  except KeyboardInterrupt:
+    if pending is None and int(state.step) > last_saved:
+      checkpointing.save(mngr, state)
+      log(f'interrupted: saved step {int(state.step)}; re-run the command to resume')
+    raise
+  finally:
+    mngr.wait_until_finished()
+    mngr.close()
+    if tb is not None:
+      tb.close()
+  if start >= total:
+    log(f'nothing to do: the checkpoint is at step {start} >= num_train_steps={total}')
+  return state
