@@ -24,6 +24,7 @@ _WORKDIR = flags.DEFINE_string(
 def main(argv):
   del argv
   from vaegan_jax import cli  # pylint: disable=g-import-not-at-top
+  cli.quiet_logging()
   config_path = flags.FLAGS['config'].config_filename
   workdir = _WORKDIR.value or os.path.join(
       'runs', os.path.splitext(os.path.basename(config_path))[0])

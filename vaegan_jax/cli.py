@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import sys
 
+from absl import logging
+
 from vaegan_jax import checkpointing
 from vaegan_jax import input_pipeline
 from vaegan_jax import validation
 
 USER_ERRORS = (validation.ConfigError, input_pipeline.DataError,
                checkpointing.CheckpointError)
+
+
+def quiet_logging() -> None:
+  """Absl logging at ERROR: orbax logs every save at INFO and tfds warns about absent
+  data before our own one-line error says what to do."""
+  logging.set_verbosity(logging.ERROR)
 
 
 def run(fn) -> int:

@@ -82,7 +82,7 @@ def celeba_preprocess(images: np.ndarray, rng: np.random.Generator, *, size: int
   """
   if crop == 'authors':
     r0, r1, c0, c1 = CELEBA_AUTHORS_CROP
-    blur = np.sqrt((r1 - r0) / size) / 2.0
+    blur = float(np.sqrt((r1 - r0) / size) / 2.0)
   elif crop == 'center108':
     h, w = images.shape[1:3]
     r0, c0 = (h - 108) // 2, (w - 108) // 2
@@ -97,21 +97,20 @@ def celeb_a(config) -> Dataset:
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   data_dir = config.data_dir or None
   try:
-    builder = tfds.builder('celeb_a', data_dir=data_dir)
-    prepared = builder.is_prepared()
-  except Exception as e:  # pylint: disable=broad-except
-    raise DataError(f'tfds cannot open celeb_a: {e}') from e
-  if not prepared:
-    raise DataError(
-        f'CelebA is not prepared in {builder.data_dir}: run `tfds build celeb_a '
-        '--file_format=array_record` (the files must already be in its manual/download '
-        'dir, no download happens here) or set --config.data_dir to a tfds data dir '
-        'that holds it.')
-  try:
     source = tfds.data_source('celeb_a', split='train', data_dir=data_dir, download=False)
   except Exception as e:  # pylint: disable=broad-except
-    raise DataError(f'tfds cannot read celeb_a in {builder.data_dir} ({type(e).__name__}); '
-                    'prepare it with --file_format=array_record') from e
+    try:
+      builder = tfds.builder('celeb_a', data_dir=data_dir)
+      where, prepared = builder.data_dir, builder.is_prepared()
+    except Exception:  # pylint: disable=broad-except
+      where, prepared = data_dir or '~/tensorflow_datasets', False
+    if not prepared:
+      raise DataError(
+          f'CelebA is not prepared in {where}: put the celeb_a files in tfds\' manual '
+          'download dir and run `tfds build celeb_a --file_format=array_record`, or set '
+          '--config.data_dir to a tfds data dir that holds it') from e
+    raise DataError(f'tfds cannot read celeb_a in {where} ({type(e).__name__}): it must '
+                    'be prepared with `tfds build celeb_a --file_format=array_record`') from e
   if config.channels != 3:
     raise DataError(f'celeb_a is RGB: set --config.channels=3 (got {config.channels})')
   return Dataset(

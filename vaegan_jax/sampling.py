@@ -59,6 +59,13 @@ def grid(images, cols: int | None = None, pad: int = 1) -> np.ndarray:
   return out
 
 
+def side_by_side(originals, reconstructions) -> np.ndarray:
+  """A grid with each original [N, H, W, C] followed by its reconstruction."""
+  n = len(originals)
+  pairs = np.stack([np.asarray(originals), np.asarray(reconstructions)], 1)
+  return grid(pairs.reshape(-1, *pairs.shape[2:]), cols=2 * math.ceil(math.sqrt(n)))
+
+
 def save_png(array: np.ndarray, path: str, min_side: int = 256) -> None:
   """Writes a uint8 grid, upscaled (nearest) so small images stay visible."""
   img = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)

@@ -68,10 +68,8 @@ class _ImageWriter:
   def write(self, state, step: int) -> str:
     grids = {'samples': sampling.grid(self._decode(state, self.z))}
     if self.has_encoder:
-      half = len(self.x) // 2
-      pairs = np.stack([self.x[:half], np.asarray(self._recon(state, self.x[:half]))], 1)
-      grids['reconstructions'] = sampling.grid(pairs.reshape(-1, *self.x.shape[1:]),
-                                               cols=2 * math.ceil(math.sqrt(half / 2)))
+      half = self.x[:max(1, len(self.x) // 2)]
+      grids['reconstructions'] = sampling.side_by_side(half, self._recon(state, half))
     for name, g in grids.items():
       sampling.save_png(g, os.path.join(self.dir, f'{name}_{step:07d}.png'))
       if self.tb is not None:

@@ -1,0 +1,21 @@
+"""Tiny VAE-GAN on the digits for tests and smoke runs: widths of 8, a few steps."""
+
+from configs import default
+
+
+def get_config():
+  c = default.get_config()
+  c.latent_dim = 8
+  c.enc_widths = (8, 8)
+  c.enc_dense = 16
+  c.dec_dense_channels = 8
+  c.dec_widths = (8, 8)
+  c.dis_widths = (8, 8, 8)
+  c.dis_dense = 16
+  c.batch_size = 8
+  c.num_train_steps = 4
+  c.log_every = 2
+  c.image_every = 0
+  c.checkpoint_every = 2
+  c.num_images = 4
+  return c

@@ -1,0 +1,46 @@
+"""Images from a trained run: `python sample.py --workdir DIR --out FILE.png [flags]`.
+
+Reads the config and checkpoint that train.py left in --workdir (no --config needed):
+  --mode=sample       --num prior samples z ~ N(0, I) from --seed (the default).
+  --mode=reconstruct  the first --num data images, each beside its reconstruction.
+  --mode=interpolate  --num // 8 rows (at least 1) of 8-step paths between the encoded
+                      images of a data pair (prior samples if there is no encoder).
+--step picks a checkpoint (default: the latest); --save_array FILE.npy also writes the
+generated images as float32 [N, H, W, C] in [-1, 1]. Errors print one line and exit 2.
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_WORKDIR = flags.DEFINE_string('workdir', None, 'A train.py workdir.')
+_STEP = flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
+_NUM = flags.DEFINE_integer('num', 64, 'Number of images (interpolate: num // 8 rows).')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the prior samples.')
+_MODE = flags.DEFINE_string('mode', 'sample', 'sample, reconstruct or interpolate.')
+_OUT = flags.DEFINE_string('out', None, 'PNG file of the image grid.')
+_SAVE_ARRAY = flags.DEFINE_string('save_array', None,
+                                  'Also save the generated images here (.npy).')
+
+
+def main(argv):
+  del argv
+  from vaegan_jax import cli  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import sample_cli  # pylint: disable=g-import-not-at-top
+  cli.quiet_logging()
+
+  def sample():
+    images = sample_cli.sample_main(_WORKDIR.value, _STEP.value, _NUM.value, _SEED.value,
+                                    _MODE.value, _OUT.value, _SAVE_ARRAY.value)
+    print(f'{_MODE.value}: {len(images)} images of {images.shape[1:]} -> {_OUT.value}'
+          + (f', {_SAVE_ARRAY.value}' if _SAVE_ARRAY.value else ''))
+
+  return cli.run(sample)
+
+
+if __name__ == '__main__':
+  sys.path.insert(0, _HERE)
+  app.run(main)

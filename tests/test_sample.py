@@ -1,0 +1,190 @@
+"""Tests of sample.py and vaegan_jax.sample_cli on a tiny run trained once per module."""
+
+import dataclasses
+import io
+import math
+import os
+import shutil
+import subprocess
+import sys
+import types
+
+import jax
+import numpy as np
+from PIL import Image
+import pytest
+
+from configs import default
+from vaegan_jax import input_pipeline
+from vaegan_jax import networks
+from vaegan_jax import sample_cli
+from vaegan_jax import sampling
+from vaegan_jax import trainer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIZE = 16
+
+
+def _tiny_config():
+  c = default.get_config()
+  c.latent_dim = 8
+  c.enc_widths = (8, 8)
+  c.enc_dense = 16
+  c.dec_dense_channels = 8
+  c.dec_widths = (8, 8)
+  c.dis_widths = (8, 8, 8)
+  c.dis_dense = 16
+  c.batch_size = 8
+  c.num_train_steps = 2
+  c.log_every = 1
+  c.image_every = 0
+  c.checkpoint_every = 1
+  c.num_images = 4
+  return c
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+  """A 2-step run with checkpoints at steps 1 and 2, and its final state."""
+  config = _tiny_config()
+  workdir = str(tmp_path_factory.mktemp('run'))
+  state = trainer.train_and_evaluate(config, workdir, out=io.StringIO(),
+                                     write_summaries=False)
+  return types.SimpleNamespace(workdir=workdir, config=config, state=state,
+                               nets=networks.build(config))
+
+
+def _png_size(n_tiles, cols):
+  """Pixel size of sampling.save_png(sampling.grid(...)) for 16x16 tiles, pad 1."""
+  rows = math.ceil(n_tiles / cols)
+  w, h = cols * (SIZE + 1) + 1, rows * (SIZE + 1) + 1
+  scale = max(1, -(-256 // max(w, h)))
+  return w * scale, h * scale
+
+
+def _first_images(config, n):
+  ds = input_pipeline.load(config)
+  return ds.batch(np.arange(n), np.random.default_rng(config.seed))
+
+
+def test_sample_writes_png_and_array(run, tmp_path):
+  out, arr = str(tmp_path / 'grid.png'), str(tmp_path / 'x.npy')
+  images = sample_cli.sample_main(run.workdir, num=5, seed=3, out=out, save_array=arr)
+  saved = np.load(arr)
+  assert saved.dtype == np.float32 and saved.shape == (5, SIZE, SIZE, 1)
+  assert saved.min() >= -1.0 and saved.max() <= 1.0
+  np.testing.assert_array_equal(saved, images)
+  assert Image.open(out).size == _png_size(5, cols=3)
+
+
+def test_samples_are_decoded_prior_draws_of_the_trained_state(run, tmp_path):
+  images = sample_cli.sample_main(run.workdir, num=6, seed=7,
+                                  out=str(tmp_path / 'g.png'))
+  z = jax.random.normal(jax.random.PRNGKey(7), (6, run.config.latent_dim))
+  expected = np.asarray(sampling.decode(run.nets, run.state, z))
+  np.testing.assert_allclose(images, expected, atol=1e-5)
+  # Not a constant output: the draws differ from one another.
+  assert np.abs(images[0] - images[1]).max() > 1e-4
+
+
+def test_same_seed_same_images_other_seed_different(run, tmp_path):
+  out = str(tmp_path / 'g.png')
+  a = sample_cli.sample_main(run.workdir, num=4, seed=1, out=out)
+  b = sample_cli.sample_main(run.workdir, num=4, seed=1, out=out)
+  c = sample_cli.sample_main(run.workdir, num=4, seed=2, out=out)
+  np.testing.assert_array_equal(a, b)
+  assert np.abs(a - c).max() > 1e-4
+
+
+def test_step_selects_the_checkpoint(run, tmp_path):
+  _, _, first = sample_cli.restore(run.workdir, 1)
+  _, _, latest = sample_cli.restore(run.workdir)
+  assert int(first.step) == 1 and int(latest.step) == 2
+  dec_1, dec_2 = first.params['decoder'], latest.params['decoder']
+  assert any(np.abs(np.asarray(p) - np.asarray(q)).max() > 0
+             for p, q in zip(jax.tree.leaves(dec_1), jax.tree.leaves(dec_2)))
+  out = str(tmp_path / 'g.png')
+  at_1 = sample_cli.sample_main(run.workdir, step=1, num=4, out=out)
+  at_2 = sample_cli.sample_main(run.workdir, step=2, num=4, out=out)
+  default_step = sample_cli.sample_main(run.workdir, num=4, out=out)
+  assert np.abs(at_1 - at_2).max() > 1e-6
+  np.testing.assert_array_equal(at_2, default_step)
+
+
+def test_reconstruct(run, tmp_path):
+  out, arr = str(tmp_path / 'r.png'), str(tmp_path / 'r.npy')
+  images = sample_cli.sample_main(run.workdir, num=5, mode='reconstruct', out=out,
+                                  save_array=arr)
+  assert images.shape == (5, SIZE, SIZE, 1) and np.load(arr).shape == (5, SIZE, SIZE, 1)
+  x = _first_images(run.config, 5)
+  expected = np.asarray(sampling.reconstructions(run.nets, run.state, x))
+  np.testing.assert_allclose(images, expected, atol=1e-5)
+  # 10 tiles (original, reconstruction) in 2 * ceil(sqrt(5)) = 6 columns.
+  assert Image.open(out).size == _png_size(10, cols=6)
+
+
+@pytest.mark.parametrize('num,rows', [(16, 2), (3, 1)])
+def test_interpolate(run, tmp_path, num, rows):
+  out = str(tmp_path / 'i.png')
+  images = sample_cli.sample_main(run.workdir, num=num, mode='interpolate', out=out)
+  assert images.shape == (8 * rows, SIZE, SIZE, 1)
+  assert Image.open(out).size == _png_size(8 * rows, cols=8)
+  # The ends of row r are the reconstructions of data images 2r and 2r + 1.
+  x = _first_images(run.config, 2 * rows)
+  recon = np.asarray(sampling.reconstructions(run.nets, run.state, x))
+  np.testing.assert_allclose(images[0::8], recon[0::2], atol=1e-5)
+  np.testing.assert_allclose(images[7::8], recon[1::2], atol=1e-5)
+
+
+def test_models_without_encoder(run):
+  nets = dataclasses.replace(run.nets, encoder=None)
+  state = run.state.replace(
+      params={r: p for r, p in run.state.params.items() if r != 'encoder'})
+  with pytest.raises(sample_cli.UsageError, match='no encoder'):
+    sample_cli.generate(run.config, nets, state, 'reconstruct', 4, 0)
+  images, _ = sample_cli.generate(run.config, nets, state, 'interpolate', 8, 5)
+  assert images.shape == (8, SIZE, SIZE, 1)
+  z = jax.random.normal(jax.random.PRNGKey(5), (2, run.config.latent_dim))
+  ends = np.asarray(sampling.decode(run.nets, run.state, z))
+  np.testing.assert_allclose(images[[0, 7]], ends, atol=1e-5)
+
+
+def _sample_py(*args):
+  return subprocess.run([sys.executable, 'sample.py', *args], cwd=REPO,
+                        capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_cli_success(run, tmp_path):
+  out, arr = tmp_path / 'sub' / 'g.png', tmp_path / 'g.npy'
+  proc = _sample_py('--workdir', run.workdir, '--num', '4', '--seed', '9',
+                    '--out', str(out), '--save_array', str(arr))
+  assert proc.returncode == 0, proc.stderr
+  assert 'Traceback' not in proc.stderr and 'I0' not in proc.stderr
+  assert Image.open(out).size == _png_size(4, cols=2)
+  saved = np.load(arr)
+  assert saved.dtype == np.float32 and saved.shape == (4, SIZE, SIZE, 1)
+  z = jax.random.normal(jax.random.PRNGKey(9), (4, run.config.latent_dim))
+  np.testing.assert_allclose(
+      saved, np.asarray(sampling.decode(run.nets, run.state, z)), atol=1e-5)
+
+
+@pytest.mark.parametrize('case,args,message', [
+    ('missing_workdir', ['--workdir', '{missing}'], 'does not exist'),
+    ('no_checkpoint', ['--workdir', '{empty}'], 'no checkpoint'),
+    ('unknown_step', ['--workdir', '{run}', '--step', '7'], 'available steps: [1, 2]'),
+    ('bad_num', ['--workdir', '{run}', '--num', '0'], '--num'),
+    ('unknown_mode', ['--workdir', '{run}', '--mode', 'dream'], 'unknown --mode'),
+])
+def test_cli_errors(run, tmp_path, case, args, message):
+  del case
+  empty = tmp_path / 'empty'
+  empty.mkdir()
+  shutil.copy(os.path.join(run.workdir, 'config.json'), empty)
+  paths = dict(missing=str(tmp_path / 'missing'), empty=str(empty), run=run.workdir)
+  out = tmp_path / 'g.png'
+  proc = _sample_py(*[a.format(**paths) for a in args], '--out', str(out))
+  assert proc.returncode != 0
+  lines = proc.stderr.strip().splitlines()
+  assert len(lines) == 1, proc.stderr
+  assert lines[0].startswith('error: ') and message in lines[0], lines[0]
+  assert not out.exists()

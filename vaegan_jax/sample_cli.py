@@ -1,0 +1,145 @@
+"""Images from a trained workdir: prior samples, reconstructions, interpolations.
+
+The library half of `sample.py`. Everything comes from the workdir alone: the config
+that train.py saved beside the checkpoints (config.json) and an orbax checkpoint
+(the latest, or `step`). BatchNorm runs in eval mode (running statistics).
+
+Modes (`num` = N):
+  sample:       N decoded prior samples z ~ N(0, I) drawn from PRNGKey(seed); a square
+                grid.
+  reconstruct:  the first N data images (deterministic) and their reconstructions
+                (decoded posterior means), side by side: each original is followed by
+                its reconstruction in the next column. Needs an encoder.
+  interpolate:  P = max(1, N // 8) rows of 8 images each: row i decodes the linear path
+                between the posterior means of data images 2i and 2i + 1 (both ends
+                included). A model without an encoder interpolates between pairs of prior
+                samples drawn from PRNGKey(seed) instead.
+
+The returned array (and --save_array) holds only generated images, float32
+[M, H, W, C] in [-1, 1]: M = N for sample and reconstruct, 8 * P for interpolate.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import numpy as np
+
+from vaegan_jax import checkpointing
+from vaegan_jax import input_pipeline
+from vaegan_jax import networks
+from vaegan_jax import sampling
+from vaegan_jax import train_state as ts
+from vaegan_jax import validation
+
+MODES = ('sample', 'reconstruct', 'interpolate')
+INTERPOLATION_STEPS = 8
+
+
+class UsageError(validation.ConfigError):
+  """A bad sampling argument; a ConfigError, so cli.run prints it as one line."""
+
+
+def restore(workdir: str, step: int | None = None):
+  """(config, nets, state) of the run in `workdir` at `step` (default: the latest)."""
+  if not workdir:
+    raise UsageError('--workdir is required')
+  if not os.path.isdir(workdir):
+    raise checkpointing.CheckpointError(f'workdir {workdir} does not exist')
+  config = checkpointing.load_config(workdir)
+  nets = networks.build(config)
+  txs = ts.make_optimizers(config, nets.roles())
+  abstract = jax.eval_shape(lambda: ts.create(config, nets, txs))
+  mngr = checkpointing.manager(workdir, read_only=True)
+  try:
+    state = checkpointing.restore(mngr, abstract, step)
+  finally:
+    mngr.close()
+  return config, nets, state
+
+
+def _has_encoder(nets, state) -> bool:
+  return nets.encoder is not None and 'encoder' in state.params
+
+
+def _data(config, n: int) -> np.ndarray:
+  """The first `n` training images, float32 [n, H, W, C] in [-1, 1] (deterministic)."""
+  ds = input_pipeline.load(config)
+  if n > ds.num_examples:
+    raise UsageError(f'--num={n} needs {n} data images but {config.dataset} has '
+                     f'{ds.num_examples}')
+  return ds.batch(np.arange(n), np.random.default_rng(config.seed)).astype(np.float32)
+
+
+def generate(config, nets, state, mode: str, num: int, seed: int):
+  """(generated images [M, H, W, C], uint8 grid) for one mode; see the module doc."""
+  decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
+  if mode == 'sample':
+    z = jax.random.normal(jax.random.PRNGKey(seed), (num, config.latent_dim))
+    images = np.asarray(decode(state, z))
+    return images, sampling.grid(images)
+  if mode == 'reconstruct':
+    if not _has_encoder(nets, state):
+      raise UsageError(f'model {config.model!r} has no encoder: --mode=reconstruct '
+                       'needs one (use --mode=sample or interpolate)')
+    x = _data(config, num)
+    images = np.asarray(jax.jit(
+        lambda s, x: sampling.reconstructions(nets, s, x))(state, x))
+    return images, sampling.side_by_side(x, images)
+  if mode == 'interpolate':
+    rows = max(1, num // INTERPOLATION_STEPS)
+    if _has_encoder(nets, state):
+      z = jax.jit(lambda s, x: sampling.encode(nets, s, x))(state, _data(config, 2 * rows))
+    else:
+      z = jax.random.normal(jax.random.PRNGKey(seed), (2 * rows, config.latent_dim))
+    images = np.asarray(jax.jit(
+        lambda s, a, b: sampling.interpolations(nets, s, a, b, INTERPOLATION_STEPS))(
+            state, z[0::2], z[1::2]))
+    return images, sampling.grid(images, cols=INTERPOLATION_STEPS)
+  raise UsageError(f'unknown --mode {mode!r}; choose one of {", ".join(MODES)}')
+
+
+def _write(path: str, write) -> None:
+  try:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write(path)
+  except OSError as e:
+    raise UsageError(f'cannot write {path}: {e.strerror or e}') from e
+
+
+def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int = 0,
+                mode: str = 'sample', out: str | None = None,
+                save_array: str | None = None) -> np.ndarray:
+  """Writes the `mode` grid of the run in `workdir` to the PNG `out`.
+
+  Args:
+    workdir: a train.py workdir (config.json and checkpoints/).
+    step: checkpoint step; None for the latest.
+    num: number of images (interpolate: num // 8 rows of 8, at least one row).
+    seed: seeds the prior samples.
+    mode: 'sample', 'reconstruct' or 'interpolate'.
+    out: PNG path of the grid (required).
+    save_array: if set, also saves the generated images there (.npy, float32
+      [M, H, W, C] in [-1, 1]; the originals of reconstruct are not included).
+
+  Returns:
+    The generated images, float32 [M, H, W, C] in [-1, 1].
+
+  Raises:
+    UsageError, checkpointing.CheckpointError, input_pipeline.DataError: with a
+    one-line message (cli.run prints it).
+  """
+  if mode not in MODES:
+    raise UsageError(f'unknown --mode {mode!r}; choose one of {", ".join(MODES)}')
+  if not isinstance(num, int) or num < 1:
+    raise UsageError(f'--num must be >= 1 (got {num})')
+  if not out:
+    raise UsageError('--out is required (a .png path)')
+  config, nets, state = restore(workdir, step)
+  images, grid = generate(config, nets, state, mode, num, seed)
+  images = images.astype(np.float32)
+  _write(out, lambda p: sampling.save_png(grid, p))
+  if save_array:
+    _write(save_array, lambda p: np.save(p, images))
+  return images
