@@ -154,7 +154,9 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
         checkpointing.save(mngr, state)
         last_saved = step
   except KeyboardInterrupt:
-    if pending is None and int(state.step) > last_saved:
+    if int(state.step) > last_saved:
+      if pending is not None:  # never save a state whose losses were not checked
+        _check_finite(jax.device_get(pending[1]), pending[0])
       checkpointing.save(mngr, state)
       log(f'interrupted: saved step {int(state.step)}; re-run the command to resume')
     raise
