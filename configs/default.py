@@ -32,6 +32,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.dis_dense = 128  # Discriminator dense width before the logit.
   c.dis_feature_layer = 3  # l: 1-based conv whose pre-BN output is Dis_l.
   c.bn_momentum = 0.9  # running = momentum * running + (1 - momentum) * batch.
+  c.dis_batch_norm = 'joint'  # Dis BatchNorm over [x; x_rec; x_p] ('joint') or per group.
 
   # Objective (SPEC 2-4). Decoder loss = llike_weight * L_llike + gan_weight * L_gen.
   c.decoder_llike_weight = 1.0  # gamma (paper) or w (authors: 1e-6, with gan 1 - w).

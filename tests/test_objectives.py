@@ -44,10 +44,13 @@ def _norm(tree):
   return float(jnp.sqrt(sum(jnp.sum(x**2) for x in jax.tree.leaves(tree))))
 
 
-@pytest.mark.parametrize('gen_loss', ['saturating', 'non_saturating'])
-def test_each_role_gets_exactly_the_gradient_of_its_own_loss(gen_loss):
+@pytest.mark.parametrize('gen_loss,dis_bn', [('saturating', 'joint'),
+                                             ('non_saturating', 'joint'),
+                                             ('non_saturating', 'per_source')])
+def test_each_role_gets_exactly_the_gradient_of_its_own_loss(gen_loss, dis_bn):
   config, _, _, state, batch, objective = _setup(
-      gan_generator_loss=gen_loss, decoder_llike_weight=0.3, decoder_gan_weight=0.7)
+      gan_generator_loss=gen_loss, decoder_llike_weight=0.3, decoder_gan_weight=0.7,
+      dis_batch_norm=dis_bn)
   key = jax.random.PRNGKey(3)
   grads, _, _ = tstep.role_gradients(objective, state.params, state.batch_stats, batch, key)
   a, b = config.decoder_llike_weight, config.decoder_gan_weight
@@ -179,3 +182,16 @@ def test_golden_values_after_one_step():
   assert got.keys() == GOLDEN.keys()
   for k, v in GOLDEN.items():
     np.testing.assert_allclose(got[k], v, rtol=1e-4, err_msg=k)
+
+
+def test_per_source_batch_norm_normalises_each_group_alone():
+  # With per-source statistics, a real image's logit does not depend on the generated
+  # images it is batched with; with joint statistics it does.
+  for mode, independent in (('per_source', True), ('joint', False)):
+    _, _, _, state, batch, objective = _setup(dis_batch_norm=mode)
+    key = jax.random.PRNGKey(0)
+    _, aux0 = objective(state.params, state.batch_stats, batch, key)
+    dec = jax.tree.map(lambda w: w * 1.5, state.params['decoder'])
+    _, aux1 = objective({**state.params, 'decoder': dec}, state.batch_stats, batch, key)
+    same = np.allclose(aux0['metrics']['D/x'], aux1['metrics']['D/x'], rtol=1e-6)
+    assert same == independent, mode

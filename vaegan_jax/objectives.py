@@ -16,6 +16,25 @@ from vaegan_jax import losses as L
 from vaegan_jax import networks
 
 
+def _discriminate(module, params, batch_stats, groups, train, mode):
+  """The discriminator on several groups of images: (logits, features) concatenated.
+
+  mode 'joint': one call on the concatenation, BatchNorm statistics over all groups.
+  mode 'per_source': one call per group (real, reconstructed, sampled), each normalised
+  with its own batch statistics (as DCGAN does for real and fake batches); the running
+  averages are updated once, with the mean of the groups' statistics.
+  """
+  if mode == 'joint' or not train:
+    return networks.apply(module, params, batch_stats, jnp.concatenate(groups), train)
+  if mode != 'per_source':
+    raise ValueError(f"unknown dis_batch_norm {mode!r}; use 'joint' or 'per_source'")
+  outs, stats = zip(*(networks.apply(module, params, batch_stats, g, train)
+                      for g in groups))
+  logits, feats = (jnp.concatenate(t) for t in zip(*outs))
+  mean_stats = jax.tree.map(lambda *s: sum(s) / len(s), *stats)
+  return (logits, feats), mean_stats
+
+
 def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
            train: bool = True):
   """VAE-GAN (SPEC 2-4). One forward pass of each network.
@@ -38,9 +57,9 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
       nets.decoder, params['decoder'], batch_stats['decoder'],
       jnp.concatenate([z, z_p]), train)
   x_rec, x_p = x_gen[:b], x_gen[b:]
-  (logits, feats), dis_bs = networks.apply(
+  (logits, feats), dis_bs = _discriminate(
       nets.discriminator, params['discriminator'], batch_stats['discriminator'],
-      jnp.concatenate([x, x_gen]), train)
+      [x, x_rec, x_p], train, config.dis_batch_norm)
   l_real, l_rec, l_p = logits[:b], logits[b:2 * b], logits[2 * b:]
   f_real, f_rec = feats[:b], feats[b:2 * b]
 

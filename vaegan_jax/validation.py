@@ -45,6 +45,9 @@ def validate(config, num_examples: int | None = None) -> None:
   if config.gan_generator_loss not in ('saturating', 'non_saturating'):
     raise ConfigError("--config.gan_generator_loss must be 'saturating' or "
                       f"'non_saturating' (got {config.gan_generator_loss!r})")
+  if config.dis_batch_norm not in ('joint', 'per_source'):
+    raise ConfigError("--config.dis_batch_norm must be 'joint' or 'per_source' "
+                      f'(got {config.dis_batch_norm!r})')
   if config.lr_schedule not in ('constant', 'linear', 'cosine'):
     raise ConfigError("--config.lr_schedule must be 'constant', 'linear' or 'cosine' "
                       f'(got {config.lr_schedule!r})')
