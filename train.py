@@ -23,6 +23,8 @@ _WORKDIR = flags.DEFINE_string(
 
 def main(argv):
   del argv
+  from vaegan_jax import xla_flags  # pylint: disable=g-import-not-at-top
+  xla_flags.set_cpu_flags()  # before JAX starts its backend
   from vaegan_jax import cli  # pylint: disable=g-import-not-at-top
   cli.quiet_logging()
   config_path = flags.FLAGS['config'].config_filename

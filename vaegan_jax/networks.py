@@ -1,12 +1,21 @@
-"""Flax modules: encoder, decoder, discriminator and a fast stride-2 transposed conv.
+"""Flax modules: encoder, decoder, discriminator, and exact fast layers for XLA:CPU.
 
 Shapes follow SPEC 5 and are set by config only (widths, strides, image size). Convs
 followed by BatchNorm carry no bias: BatchNorm's shift makes it redundant work.
+
+The layers `Conv`, `UpConv` and `BatchNorm` compute exactly what nn.Conv,
+nn.ConvTranspose (stride 2) and nn.BatchNorm compute, with the same variable names,
+shapes and initial values (checkpoints are interchangeable), but avoid XLA:CPU's slow
+paths: lhs-dilated (transposed) convolutions, which back both the transposed conv and
+the input gradient of a stride-2 conv, become stride-1 convs to 4x channels followed by
+depth-to-space; batch-norm sums become matrix-vector products instead of XLA:CPU's
+split reductions. tests/test_networks.py checks outputs and gradients against flax.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Sequence
 
 import flax.linen as nn
@@ -53,6 +62,122 @@ def depth_to_space(x: jax.Array, block: int) -> jax.Array:
   return x.reshape(b, h * block, w * block, c)
 
 
+_DN = ('NHWC', 'HWIO', 'NHWC')
+
+
+def _same_padding(size: int, k: int, s: int) -> tuple[int, int]:
+  """The (lo, hi) padding lax uses for a 'SAME' convolution."""
+  out = -(-size // s)
+  pad = max((out - 1) * s + k - size, 0)
+  return pad // 2, pad - pad // 2
+
+
+def _input_grad_taps(k: int, lo: int) -> tuple[np.ndarray, int, int]:
+  """For y = conv(x, w, stride 2, padding lo): which kernel tap feeds which dx phase.
+
+  dx[2q + p] = sum_t dy[q + t] * w[p + lo - 2t]. Returns idx[p, t - t_min] into a kernel
+  padded with one zero tap at index k (taps out of range read 0), t_min and t_max.
+  """
+  t_min, t_max = -((k - 1 - lo) // 2), (1 + lo) // 2
+  idx = np.full((2, t_max - t_min + 1), k, dtype=np.int32)
+  for p in (0, 1):
+    for t in range(t_min, t_max + 1):
+      if 0 <= p + lo - 2 * t < k:
+        idx[p, t - t_min] = p + lo - 2 * t
+  return idx, t_min, t_max
+
+
+def _stride2_input_grad(g: jax.Array, kernel: jax.Array, pads, in_hw) -> jax.Array:
+  """Input gradient of a stride-2 conv as a stride-1 conv to 4x channels + depth-to-space.
+
+  XLA:CPU lowers the transposed (lhs-dilated) convolution of the default input gradient
+  to a slow generic loop; this is the same sum over the same products, reordered.
+
+  Args:
+    g: cotangent of the conv output, [B, Ho, Wo, C_out].
+    kernel: [k_h, k_w, C_in, C_out].
+    pads: ((lo_h, hi_h), (lo_w, hi_w)) padding of the forward conv.
+    in_hw: (H, W) of the forward conv's input.
+
+  Returns:
+    dx, [B, H, W, C_in].
+  """
+  kh, kw, cin, cout = kernel.shape
+  (iy, ty0, ty1), (ix, tx0, tx1) = (_input_grad_taps(kh, pads[0][0]),
+                                    _input_grad_taps(kw, pads[1][0]))
+  padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
+  w = padded[iy[:, :, None, None], ix[None, None, :, :]]  # [py, ty, px, tx, ci, co]
+  w = w.transpose(1, 3, 5, 0, 2, 4).reshape(iy.shape[1], ix.shape[1], cout, 4 * cin)
+  hq, wq = -(-in_hw[0] // 2), -(-in_hw[1] // 2)
+  conv_pads = [(-ty0, hq - g.shape[1] + ty1), (-tx0, wq - g.shape[2] + tx1)]
+  dx = jax.lax.conv_general_dilated(g, w.astype(g.dtype), (1, 1), conv_pads,
+                                    dimension_numbers=_DN)
+  return depth_to_space(dx, 2)[:, :in_hw[0], :in_hw[1], :]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def conv2d(x: jax.Array, kernel: jax.Array, strides, pads) -> jax.Array:
+  """`lax.conv_general_dilated(x, kernel, strides, pads)` (NHWC, HWIO), fast gradients.
+
+  Args:
+    x: [B, H, W, C_in].
+    kernel: [k_h, k_w, C_in, C_out].
+    strides: (s_h, s_w), each 1 or 2 for the fast input gradient (others use lax's).
+    pads: ((lo_h, hi_h), (lo_w, hi_w)), a tuple of int pairs.
+
+  Returns:
+    [B, Ho, Wo, C_out]. Gradients are exact (the same sums of the same products,
+    reordered): dx of a stride-2 conv by `_stride2_input_grad`, everything else by
+    lax's own transposes.
+  """
+  return jax.lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=_DN)
+
+
+def _conv2d_fwd(x, kernel, strides, pads):
+  return conv2d(x, kernel, strides, pads), (x, kernel)
+
+
+def _conv2d_bwd(strides, pads, res, g):
+  x, kernel = res
+
+  def conv(v, k):
+    return jax.lax.conv_general_dilated(v, k, strides, pads, dimension_numbers=_DN)
+
+  if tuple(strides) == (2, 2):
+    _, vjp_kernel = jax.vjp(lambda k: conv(x, k), kernel)
+    return _stride2_input_grad(g, kernel, pads, x.shape[1:3]), vjp_kernel(g)[0]
+  return jax.vjp(conv, x, kernel)[1](g)
+
+
+conv2d.defvjp(_conv2d_fwd, _conv2d_bwd)
+
+
+class Conv(nn.Module):
+  """`nn.Conv(features, (k, k), strides=(s, s), padding='SAME')`, same params and init.
+
+  Runs through `conv2d` (fast exact gradients on XLA:CPU). Parameters `kernel`
+  [k, k, C_in, C_out] and `bias` [C_out] have the names, shapes and initializers of
+  nn.Conv, so checkpoints are interchangeable.
+  """
+
+  features: int
+  kernel_size: int = 5
+  strides: int = 1
+  use_bias: bool = True
+  kernel_init: Any = nn.initializers.lecun_normal()
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    k, s = self.kernel_size, self.strides
+    kernel = self.param('kernel', self.kernel_init, (k, k, x.shape[-1], self.features),
+                        jnp.float32).astype(x.dtype)
+    pads = (_same_padding(x.shape[1], k, s), _same_padding(x.shape[2], k, s))
+    y = conv2d(x, kernel, (s, s), pads)
+    if self.use_bias:
+      y = y + self.param('bias', nn.initializers.zeros, (self.features,), jnp.float32)
+    return y
+
+
 class UpConv(nn.Module):
   """Exactly `nn.ConvTranspose(features, (k, k), strides=(2, 2), padding='SAME')`.
 
@@ -78,44 +203,153 @@ class UpConv(nn.Module):
     w = padded[idx[:, :, None, None], idx[None, None, :, :]]  # [py, ty, px, tx, ci, co]
     t = idx.shape[1]
     w = w.transpose(1, 3, 4, 0, 2, 5).reshape(t, t, cin, 4 * cout)
-    y = jax.lax.conv_general_dilated(
-        x, w.astype(x.dtype), (1, 1), [(lo, hi), (lo, hi)],
-        dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    y = conv2d(x, w.astype(x.dtype), (1, 1), ((lo, hi), (lo, hi)))
     y = depth_to_space(y, 2)
     if self.use_bias:
       y = y + self.param('bias', nn.initializers.zeros, (cout,), jnp.float32)
     return y
 
 
-def _bn(momentum: float, train: bool) -> nn.BatchNorm:
-  return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=1e-5)
+def _channel_sum(x: jax.Array) -> jax.Array:
+  """[N, C] -> [C] as a matrix-vector product (XLA:CPU's split reductions are slow)."""
+  return jnp.dot(jnp.ones((x.shape[0],), x.dtype), x,
+                 precision=jax.lax.Precision.HIGHEST)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def batch_norm_train(x: jax.Array, scale: jax.Array, bias: jax.Array, epsilon: float):
+  """Training-mode batch norm over all axes but the last, as flax's BatchNorm computes it.
+
+  Statistics use flax's fast variance, var = max(0, E[x^2] - E[x]^2); the sums over the
+  batch are matrix-vector products and the backward pass is written out, so no
+  reduction runs through XLA:CPU's slow split-reduction path.
+
+  Args:
+    x: [..., C].
+    scale: [C].
+    bias: [C].
+    epsilon: added to the variance.
+
+  Returns:
+    (y [..., C], mean [C], var [C]); mean and var are the (biased) batch statistics.
+  """
+  return _batch_norm_train_fwd(x, scale, bias, epsilon)[0]
+
+
+def _batch_norm_train_fwd(x, scale, bias, epsilon):
+  c = x.shape[-1]
+  x2 = x.reshape(-1, c)
+  n = x2.shape[0]
+  mean = _channel_sum(x2) / n
+  var_raw = _channel_sum(x2 * x2) / n - mean * mean
+  var = jnp.maximum(0.0, var_raw)
+  inv = jax.lax.rsqrt(var + epsilon)
+  y = (x - mean) * (inv * scale) + bias
+  return (y, mean, var), (x, mean, inv, var_raw > 0, scale)
+
+
+def _batch_norm_train_bwd(epsilon, res, cts):
+  del epsilon
+  x, mean, inv, var_positive, scale = res
+  gy, gmean, gvar = cts
+  c = x.shape[-1]
+  n = x.size // c
+  xc = x - mean
+  xhat = xc * inv
+  dbias = _channel_sum(gy.reshape(-1, c))
+  dscale = _channel_sum((gy * xhat).reshape(-1, c))
+  # d/dx of var through the normalisation and of the returned mean and var.
+  var_term = jnp.where(var_positive, dscale * inv * scale / n, 0.0)
+  dvar_out = jnp.where(var_positive, gvar * 2.0 / n, 0.0)
+  dx = (gy * (inv * scale) - (dbias * inv * scale - gmean) / n
+        - xc * (var_term * inv - dvar_out))
+  return dx, dscale, dbias
+
+
+batch_norm_train.defvjp(_batch_norm_train_fwd, _batch_norm_train_bwd)
+
+
+class BatchNorm(nn.Module):
+  """`nn.BatchNorm` over the last axis with the same variables, faster on XLA:CPU.
+
+  Parameters `scale`, `bias` and batch_stats `mean`, `var` (all [C]) have flax's names,
+  shapes and initial values; the running statistics follow
+  running = momentum * running + (1 - momentum) * batch, and are left alone at init.
+  """
+
+  use_running_average: bool = False
+  momentum: float = 0.99
+  epsilon: float = 1e-5
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    c = x.shape[-1]
+    ra_mean = self.variable('batch_stats', 'mean', lambda: jnp.zeros((c,), jnp.float32))
+    ra_var = self.variable('batch_stats', 'var', lambda: jnp.ones((c,), jnp.float32))
+    scale = self.param('scale', nn.initializers.ones, (c,), jnp.float32)
+    bias = self.param('bias', nn.initializers.zeros, (c,), jnp.float32)
+    x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    if self.use_running_average:
+      return (x - ra_mean.value) * (jax.lax.rsqrt(ra_var.value + self.epsilon) *
+                                    scale) + bias
+    y, mean, var = batch_norm_train(x, scale, bias, self.epsilon)
+    if not self.is_initializing():
+      ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * mean
+      ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * var
+    return y
+
+
+def _bn(momentum: float, train: bool, reference: bool = False) -> nn.Module:
+  cls = nn.BatchNorm if reference else BatchNorm
+  return cls(use_running_average=not train, momentum=momentum, epsilon=1e-5)
+
+
+def _conv(features: int, k: int, s: int, use_bias: bool, name: str,
+          reference: bool) -> nn.Module:
+  if reference:
+    return nn.Conv(features, (k, k), strides=(s, s), padding='SAME', use_bias=use_bias,
+                   name=name)
+  return Conv(features, k, strides=s, use_bias=use_bias, name=name)
+
+
+def _up_conv(features: int, k: int, name: str, reference: bool) -> nn.Module:
+  if reference:
+    return nn.ConvTranspose(features, (k, k), strides=(2, 2), padding='SAME',
+                            use_bias=False, name=name)
+  return UpConv(features, k, use_bias=False, name=name)
 
 
 class Encoder(nn.Module):
-  """x [B, H, W, C] -> (mu, logvar), each [B, latent_dim]."""
+  """x [B, H, W, C] -> (mu, logvar), each [B, latent_dim].
+
+  `reference_layers` swaps in the plain flax layers (same variables, same function,
+  slower on XLA:CPU); the benchmark uses it to count FLOPs without structural zeros.
+  """
 
   widths: Sequence[int]
   dense: int
   latent_dim: int
   kernel_size: int = 5
   bn_momentum: float = 0.9
+  reference_layers: bool = False
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True):
-    k = (self.kernel_size, self.kernel_size)
-    for w in self.widths:
-      x = nn.Conv(w, k, strides=(2, 2), padding='SAME', use_bias=False)(x)
-      x = nn.relu(_bn(self.bn_momentum, train)(x))
+    ref = self.reference_layers
+    for i, w in enumerate(self.widths):
+      x = _conv(w, self.kernel_size, 2, False, f'Conv_{i}', ref)(x)
+      x = nn.relu(_bn(self.bn_momentum, train, ref)(x))
     x = x.reshape(x.shape[0], -1)
     x = nn.Dense(self.dense, use_bias=False)(x)
-    x = nn.relu(_bn(self.bn_momentum, train)(x))
+    x = nn.relu(_bn(self.bn_momentum, train, ref)(x))
     mu = nn.Dense(self.latent_dim, name='mu')(x)
     logvar = nn.Dense(self.latent_dim, name='logvar')(x)
     return mu, logvar
 
 
 class Decoder(nn.Module):
-  """z [B, latent_dim] -> images [B, H, W, C] in (-1, 1)."""
+  """z [B, latent_dim] -> images [B, H, W, C] in (-1, 1). See Encoder: reference_layers.
+  """
 
   image_size: int
   channels: int
@@ -123,25 +357,27 @@ class Decoder(nn.Module):
   widths: Sequence[int]
   kernel_size: int = 5
   bn_momentum: float = 0.9
+  reference_layers: bool = False
 
   @nn.compact
   def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
+    ref = self.reference_layers
     s = self.image_size // 2 ** len(self.widths)
     x = nn.Dense(s * s * self.dense_channels, use_bias=False)(z)
-    x = nn.relu(_bn(self.bn_momentum, train)(x))
+    x = nn.relu(_bn(self.bn_momentum, train, ref)(x))
     x = x.reshape(z.shape[0], s, s, self.dense_channels)
-    for w in self.widths:
-      x = UpConv(w, self.kernel_size, use_bias=False)(x)
-      x = nn.relu(_bn(self.bn_momentum, train)(x))
-    k = (self.kernel_size, self.kernel_size)
-    return jnp.tanh(nn.Conv(self.channels, k, padding='SAME')(x))
+    for i, w in enumerate(self.widths):
+      x = _up_conv(w, self.kernel_size, f'UpConv_{i}', ref)(x)
+      x = nn.relu(_bn(self.bn_momentum, train, ref)(x))
+    return jnp.tanh(_conv(self.channels, self.kernel_size, 1, True, 'Conv_0', ref)(x))
 
 
 class Discriminator(nn.Module):
   """x [B, H, W, C] -> (logit [B], Dis_l(x) [B, F]).
 
   Dis_l is the output of conv number `feature_layer` (1-based) before its BatchNorm.
-  The first conv has no BatchNorm (SPEC 5), so it keeps its bias.
+  The first conv has no BatchNorm (SPEC 5), so it keeps its bias. See Encoder:
+  reference_layers.
   """
 
   widths: Sequence[int]
@@ -150,21 +386,22 @@ class Discriminator(nn.Module):
   feature_layer: int
   kernel_size: int = 5
   bn_momentum: float = 0.9
+  reference_layers: bool = False
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True):
-    k = (self.kernel_size, self.kernel_size)
+    ref = self.reference_layers
     features = None
     for i, (w, s) in enumerate(zip(self.widths, self.strides)):
-      x = nn.Conv(w, k, strides=(s, s), padding='SAME', use_bias=i == 0)(x)
+      x = _conv(w, self.kernel_size, s, i == 0, f'Conv_{i}', ref)(x)
       if i + 1 == self.feature_layer:
         features = x.reshape(x.shape[0], -1)
       if i > 0:
-        x = _bn(self.bn_momentum, train)(x)
+        x = _bn(self.bn_momentum, train, ref)(x)
       x = nn.relu(x)
     x = x.reshape(x.shape[0], -1)
     x = nn.Dense(self.dense, use_bias=False)(x)
-    x = nn.relu(_bn(self.bn_momentum, train)(x))
+    x = nn.relu(_bn(self.bn_momentum, train, ref)(x))
     logit = nn.Dense(1, name='logit')(x)[:, 0]
     return logit, features
 

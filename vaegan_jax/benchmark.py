@@ -1,0 +1,224 @@
+"""Times the jitted train step on a synthetic batch and compares it with a matmul peak.
+
+  python -m vaegan_jax.benchmark --config configs/celeba.py [--config.batch_size=64]
+      [--steps 10] [--profile_dir DIR]
+
+Builds the networks, optimizers, state and step exactly as `vaegan_jax.trainer` does,
+feeds one batch of uniform noise in [-1, 1] (no data set needed) and prints a few info
+lines, then last exactly one machine-readable line:
+
+  step_s=<median s> compile_s=<s> flops=<per step> flops_per_s=<..>
+  matmul_peak_flops_per_s=<..>
+
+`flops` is XLA's cost analysis of the compiled step: it counts every multiply-add the
+program does, including the structural zeros of the exact reformulations in
+`vaegan_jax.networks` (stride-2 transposed convs and stride-2 conv input gradients run
+as 3x3-tap stride-1 convs: 36 products where 25 are useful for 5x5 kernels). The info
+lines also give the "useful" FLOPs: the cost analysis of the same step built from the
+plain flax layers (`reference_layers=True`, compiled, not run). `matmul_peak_flops_per_s`
+is the best rate of a jitted float32 matmul measured in the same process, so the rates
+are comparable on the same machine and load.
+
+By default the XLA:CPU flags of `vaegan_jax.xla_flags` are added to XLA_FLAGS before JAX
+starts its backend, as train.py does (`--nofast_xla_flags` leaves XLA_FLAGS alone).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from typing import Any
+
+from absl import app
+from absl import flags
+import jax
+import jax.numpy as jnp
+from ml_collections import config_flags
+
+from vaegan_jax import xla_flags
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO not in sys.path:
+  sys.path.insert(0, _REPO)
+
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', os.path.join(_REPO, 'configs', 'celeba.py'),
+    'Config file (get_config()); override fields with --config.field=value.',
+    lock_config=True)
+_STEPS = flags.DEFINE_integer('steps', 10, 'Timed steps (after the warm-up).')
+_WARMUP = flags.DEFINE_integer('warmup', 2, 'Untimed steps run first.')
+_MATMUL_N = flags.DEFINE_integer('matmul_n', 2048, 'Size n of the n x n peak matmul.')
+_PROFILE_DIR = flags.DEFINE_string(
+    'profile_dir', None, 'If set, write a jax.profiler trace of a few steps here.')
+_FAST_XLA_FLAGS = flags.DEFINE_bool(
+    'fast_xla_flags', True, 'Add xla_flags.CPU_FLAGS to XLA_FLAGS before JAX starts.')
+_USEFUL_FLOPS = flags.DEFINE_bool(
+    'useful_flops', True, 'Also compile the step with the plain flax layers to count '
+    'FLOPs without structural zeros (info line only).')
+
+def total_flops(compiled) -> float:
+  """FLOPs of a compiled computation from XLA's cost analysis (0 if unavailable).
+
+  Args:
+    compiled: a `jax.stages.Compiled`.
+
+  Returns:
+    The summed 'flops' entry; `cost_analysis()` returns a dict or a list of dicts
+    depending on the JAX version.
+  """
+  cost = compiled.cost_analysis()
+  if cost is None:
+    return 0.0
+  if isinstance(cost, dict):
+    cost = [cost]
+  return float(sum(c.get('flops', 0.0) for c in cost if c))
+
+
+def matmul_peak_flops_per_s(n: int = 2048, repeats: int = 10) -> float:
+  """Best observed rate of a jitted float32 [n, n] @ [n, n] matmul (2 n^3 FLOPs).
+
+  Args:
+    n: matrix size.
+    repeats: timed runs; the fastest one counts.
+
+  Returns:
+    FLOP/s of the fastest run.
+  """
+  ka, kb = jax.random.split(jax.random.PRNGKey(0))
+  a = jax.random.normal(ka, (n, n), jnp.float32)
+  b = jax.random.normal(kb, (n, n), jnp.float32)
+  f = jax.jit(jnp.matmul)
+  f(a, b).block_until_ready()
+  best = float('inf')
+  for _ in range(repeats):
+    t = time.perf_counter()
+    f(a, b).block_until_ready()
+    best = min(best, time.perf_counter() - t)
+  return 2.0 * n ** 3 / best
+
+
+def synthetic_batch(config, key: jax.Array) -> dict[str, jax.Array]:
+  """{'image': float32 [B, H, W, C] uniform in [-1, 1]} with B, H = W, C from config."""
+  shape = (config.batch_size, config.image_size, config.image_size, config.channels)
+  return {'image': jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0)}
+
+
+def useful_flops(config, state, batch) -> float:
+  """FLOPs of the step built from the plain flax layers (no structural zeros).
+
+  Args:
+    config: as for `run`.
+    state: a TrainState of the fast networks (same variables as the reference ones).
+    batch: the step's batch.
+
+  Returns:
+    XLA's cost-analysis FLOPs of that step (compiled, not run).
+  """
+  from vaegan_jax import networks  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import train_state as ts  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import train_step as tstep  # pylint: disable=g-import-not-at-top
+  nets = networks.build(config)
+  ref = networks.Networks(**{r: getattr(nets, r).clone(reference_layers=True)
+                             for r in nets.roles()})
+  txs = ts.make_optimizers(config, ref.roles())
+  step = tstep.make_train_step(config, ref, txs)
+  return total_flops(step.lower(state, batch).compile())
+
+
+def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
+        profile_dir: str | None = None, count_useful_flops: bool = True,
+        out=sys.stdout) -> dict[str, Any]:
+  """Builds the train step for `config`, times it and prints the result lines.
+
+  Args:
+    config: a config as in configs/default.py.
+    steps: timed steps; the median counts.
+    warmup: untimed steps run after compilation.
+    matmul_n: size of the peak matmul.
+    profile_dir: if set, a trace of a few extra steps is written there.
+    count_useful_flops: also count the FLOPs of the plain-flax-layer step.
+    out: where the lines go.
+
+  Returns:
+    Dict with step_s, compile_s, flops, flops_per_s, matmul_peak_flops_per_s.
+  """
+  from vaegan_jax import networks  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import train_state as ts  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import train_step as tstep  # pylint: disable=g-import-not-at-top
+
+  def log(msg):
+    print(msg, file=out, flush=True)
+
+  devices = jax.devices()
+  log(f'devices: {len(devices)} x {devices[0].device_kind} ({devices[0].platform}), '
+      f'{os.cpu_count()} CPUs; jax {jax.__version__}; '
+      f'XLA_FLAGS={os.environ.get("XLA_FLAGS", "")!r}')
+  nets = networks.build(config)
+  txs = ts.make_optimizers(config, nets.roles())
+  state = ts.create(config, nets, txs)
+  batch = synthetic_batch(config, jax.random.PRNGKey(config.seed + 1))
+  n_params = {r: sum(x.size for x in jax.tree.leaves(p)) for r, p in state.params.items()}
+  log(f'{config.model}, batch {config.batch_size} x {config.image_size}x'
+      f'{config.image_size}x{config.channels}; parameters ' +
+      ', '.join(f'{r} {n:,}' for r, n in n_params.items()))
+
+  step_fn = tstep.make_train_step(config, nets, txs)
+  t = time.perf_counter()
+  compiled = step_fn.lower(state, batch).compile()
+  compile_s = time.perf_counter() - t
+  flops = total_flops(compiled)
+  useful = useful_flops(config, state, batch) if count_useful_flops else 0.0
+
+  for _ in range(max(warmup, 1)):
+    state, metrics = compiled(state, batch)
+  jax.block_until_ready((state, metrics))
+  times = []
+  for _ in range(max(steps, 1)):
+    t = time.perf_counter()
+    state, metrics = compiled(state, batch)
+    jax.block_until_ready((state, metrics))
+    times.append(time.perf_counter() - t)
+  step_s = statistics.median(times)
+
+  if profile_dir:
+    with jax.profiler.trace(profile_dir):
+      for _ in range(3):
+        state, metrics = compiled(state, batch)
+      jax.block_until_ready((state, metrics))
+    log(f'profile written to {profile_dir}')
+
+  peak = matmul_peak_flops_per_s(matmul_n)
+  result = {
+      'step_s': step_s,
+      'compile_s': compile_s,
+      'flops': flops,
+      'flops_per_s': flops / step_s,
+      'matmul_peak_flops_per_s': peak,
+  }
+  log(f'compile {compile_s:.2f} s; step median {step_s * 1e3:.1f} ms '
+      f'(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}, {len(times)} steps); '
+      f'{config.batch_size / step_s:.1f} images/s')
+  log(f'{flops / 1e9:.3f} GFLOP/step (XLA cost analysis) -> '
+      f'{flops / step_s / 1e9:.1f} GFLOP/s = {100 * flops / step_s / peak:.1f}% of '
+      f'the {matmul_n}x{matmul_n} f32 matmul peak {peak / 1e9:.1f} GFLOP/s')
+  if useful:
+    log(f'{useful / 1e9:.3f} useful GFLOP/step (plain flax layers, no structural zeros) '
+        f'-> {useful / step_s / 1e9:.1f} useful GFLOP/s = '
+        f'{100 * useful / step_s / peak:.1f}% of the matmul peak')
+  log(' '.join(f'{k}={v:.4g}' for k, v in result.items()))
+  return result
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  if _FAST_XLA_FLAGS.value:
+    xla_flags.set_cpu_flags()
+  run(_CONFIG.value, steps=_STEPS.value, warmup=_WARMUP.value, matmul_n=_MATMUL_N.value,
+      profile_dir=_PROFILE_DIR.value, count_useful_flops=_USEFUL_FLOPS.value)
+
+
+if __name__ == '__main__':
+  app.run(main)
