@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from configs import default
+from configs import tiny
 from vaegan_jax import input_pipeline
 from vaegan_jax import networks
 from vaegan_jax import sample_cli
@@ -26,20 +26,10 @@ SIZE = 16
 
 
 def _tiny_config():
-  c = default.get_config()
-  c.latent_dim = 8
-  c.enc_widths = (8, 8)
-  c.enc_dense = 16
-  c.dec_dense_channels = 8
-  c.dec_widths = (8, 8)
-  c.dis_widths = (8, 8, 8)
-  c.dis_dense = 16
-  c.batch_size = 8
+  c = tiny.get_config()
   c.num_train_steps = 2
   c.log_every = 1
-  c.image_every = 0
   c.checkpoint_every = 1
-  c.num_images = 4
   return c
 
 
