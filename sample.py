@@ -43,4 +43,5 @@ def main(argv):
 
 if __name__ == '__main__':
   sys.path.insert(0, _HERE)
-  app.run(main)
+  from vaegan_jax import cli  # pylint: disable=g-import-not-at-top
+  app.run(main, flags_parser=cli.parse_flags)

@@ -89,6 +89,21 @@ def test_cli_rejects_bad_config_with_one_line(tmp_path, flag, message):
   assert not (tmp_path / 'checkpoints').exists()
 
 
+@pytest.mark.parametrize('args,message', [
+    (['--config.batch_sze=3'], 'Did you mean "batch_size"'),
+    (['--config.batch_size=abc'], 'invalid literal'),
+    (['--no_such_flag=1'], "Unknown command line flag 'no_such_flag'"),
+    (['--config', 'configs/no_such_config.py'], 'No such file'),
+    (['stray'], 'unexpected arguments'),
+])
+def test_cli_rejects_bad_flags_with_one_line(tmp_path, args, message):
+  r = _cli('--workdir', str(tmp_path), *args, timeout=60)
+  assert r.returncode == 2
+  lines = r.stderr.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith('error: ') and message in lines[0], r.stderr
+  assert not os.listdir(tmp_path)
+
+
 def test_cli_celeba_without_data_fails_fast_with_instructions(tmp_path):
   r = _cli('--config', 'configs/celeba.py', '--workdir', str(tmp_path / 'w'),
            f'--config.data_dir={tmp_path / "no_data"}', timeout=60)

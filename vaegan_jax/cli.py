@@ -20,6 +20,53 @@ def quiet_logging() -> None:
   logging.set_verbosity(logging.ERROR)
 
 
+def _one_line(e: BaseException) -> str:
+  text = str(e).replace('\\n', ' ').replace("\\'", "'")
+  text = ' '.join(text.split())
+  if len(text) > 1 and text[0] == text[-1] and text[0] in '\'"':  # a KeyError's repr
+    text = text[1:-1]
+  return text
+
+
+def define_config_flag(default_path: str):
+  """`--config` (a file with get_config(), locked) whose errors print one line, exit 2.
+
+  ml_collections applies `--config.field=value` overrides while the flag is defined,
+  so a misspelt field raises here, before absl's own parsing.
+  """
+  from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
+  try:
+    return config_flags.DEFINE_config_file(
+        'config', default_path,
+        'Config file (get_config()); override fields with --config.field=value.',
+        lock_config=True)
+  except Exception as e:  # pylint: disable=broad-except
+    print(f'error: bad --config override: {_one_line(e)}', file=sys.stderr)
+    sys.exit(2)
+
+
+def config_value(flag_holder):
+  """The parsed config, or one line and exit 2 if the config file could not be loaded."""
+  try:
+    config = flag_holder.value
+    config.keys()  # a config file that failed to load raises only when first read
+    return config
+  except (OSError, ImportError, SyntaxError, AttributeError) as e:
+    print(f'error: cannot load --config: {_one_line(e.__cause__ or e)}', file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_flags(argv):
+  """absl flag parsing for app.run(flags_parser=...): a bad flag or config override
+  (e.g. a misspelt --config.field) prints one line and exits 2, not a traceback."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  try:
+    return flags.FLAGS(argv)
+  except Exception as e:  # pylint: disable=broad-except
+    print(f'error: {_one_line(e)}', file=sys.stderr)
+    sys.exit(2)
+
+
 def run(fn) -> int:
   """Calls fn(); a user error or a diverged run prints one line and exits nonzero."""
   from vaegan_jax import trainer  # pylint: disable=g-import-not-at-top
