@@ -122,3 +122,19 @@ def test_cli_trains_and_resumes(tmp_path):
   assert r.returncode == 0, r.stderr
   assert 'resumed' in r.stdout and 'step 4/4' in r.stdout
   assert os.path.exists(tmp_path / 'tb')
+
+
+def test_celeba_config_trains_on_tfds_mock_data(tmp_path):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  from configs import celeba  # pylint: disable=g-import-not-at-top
+  config = celeba.get_config()
+  config.update(dict(image_size=32, latent_dim=8, enc_widths=(8, 8, 8), enc_dense=16,
+                     dec_dense_channels=8, dec_widths=(8, 8, 8), dis_widths=(8, 8, 8, 8),
+                     dis_dense=16, batch_size=4, num_train_steps=2, num_images=4,
+                     log_every=1, checkpoint_every=2))
+  with tfds.testing.mock_data(num_examples=8):
+    state = trainer.train_and_evaluate(config, str(tmp_path), out=io.StringIO(),
+                                       write_summaries=False)
+  assert int(state.step) == 2
+  assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state.params))
+  assert os.path.exists(tmp_path / 'images' / 'samples_0000002.png')
