@@ -1,5 +1,7 @@
 """VAE-GAN on CelebA 64x64, as in the authors' celeba_aegan.py (SPEC 5-7).
 
+Reads tfds `celeb_a`. With img_align_celeba.zip (or its folder) on disk instead:
+  --config.dataset=folder --config.data_path=PATH/img_align_celeba.zip
 The paper's variant is `configs/celeba_paper.py`.
 """
 
@@ -11,7 +13,7 @@ def get_config():
   c.dataset = 'celeb_a'
   c.image_size = 64
   c.channels = 3
-  c.celeba_crop = 'authors'
+  c.crop = 'celeba'  # rows 40:188, cols 15:163, blur, resize (authors' celeba.py)
   c.random_flip = True
 
   c.latent_dim = 128

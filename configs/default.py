@@ -13,11 +13,15 @@ def get_config() -> ml_collections.ConfigDict:
   c.seed = 0  # Seeds parameters, the per-step keys, the data order and the fixed z.
 
   # Data.
-  c.dataset = 'digits'  # 'digits' (embedded, no download) or a tfds name ('celeb_a').
+  c.dataset = 'digits'  # 'digits' (embedded), 'folder' or a tfds name ('celeb_a', 'mnist').
   c.data_dir = ''  # tfds data_dir; '' means tfds' default (~/tensorflow_datasets).
+  c.data_path = ''  # dataset='folder': a folder or .zip of images (img_align_celeba.zip).
+  c.split = 'train'  # 'train', 'validation' or 'test' (tfds split name for tfds sets).
+  c.val_fraction = 0.0  # Folder without a partition file: seeded validation fraction.
+  c.data_workers = 2  # Threads preparing batches ahead of the train step.
   c.image_size = 16  # Height = width of the model's images.
   c.channels = 1  # Image channels the networks read and write.
-  c.celeba_crop = 'authors'  # 'authors' (rows 40:188, cols 15:163, blur) or 'center108'.
+  c.crop = 'center_square'  # 'celeba' (authors), 'center108', 'center_square' or 'none'.
   c.random_flip = False  # Random horizontal flip of training images.
 
   # Networks (SPEC 5). Widths are per layer; every conv is kernel_size x kernel_size.

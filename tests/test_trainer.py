@@ -50,8 +50,8 @@ def test_run_writes_checkpoints_config_and_images(tmp_path):
 def test_nan_stops_with_step_and_term_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
   real = input_pipeline.batch_for_step
 
-  def poisoned(ds, batch_size, seed, step):
-    batch = real(ds, batch_size, seed, step)
+  def poisoned(ds, batch_size, seed, step, *args):
+    batch = real(ds, batch_size, seed, step, *args)
     if step == 2:  # the batch of the third step (steps count from 1)
       batch['image'][:] = np.nan
     return batch
@@ -138,3 +138,15 @@ def test_celeba_config_trains_on_tfds_mock_data(tmp_path):
   assert int(state.step) == 2
   assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state.params))
   assert os.path.exists(tmp_path / 'images' / 'samples_0000002.png')
+
+
+def test_trains_on_a_zip_of_jpegs(tmp_path):
+  import zipfile  # pylint: disable=g-import-not-at-top
+  folder = input_pipeline.write_synthetic_jpegs(str(tmp_path / 'jpg'), 12)
+  zpath = tmp_path / 'img_align_celeba.zip'
+  with zipfile.ZipFile(zpath, 'w') as zf:
+    for name in sorted(os.listdir(folder)):
+      zf.write(os.path.join(folder, name), f'img_align_celeba/{name}')
+  state, log = _train(tmp_path / 'w', dataset='folder', data_path=str(zpath), channels=3,
+                      crop='celeba', random_flip=True, num_train_steps=2, batch_size=4)
+  assert int(state.step) == 2 and 'folder (12 examples, 16x16x3)' in log

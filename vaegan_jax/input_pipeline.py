@@ -1,14 +1,36 @@
-"""Data: the embedded digits and tfds `celeb_a`, as batches in [-1, 1], [B, H, W, C].
+"""Data sources -> endless, seeded, resumable, per-process batches in [-1, 1], [B, H, W, C].
 
-The batch for step k is a pure function of (seed, k): the order is a seeded permutation
-per epoch, so a run resumed at step k continues the same stream. Full pipelines for
-other data sets come later; this module is where they go.
+Sources (config.dataset):
+  'digits'   scikit-learn's 1,797 handwritten digits, shipped inside the package.
+  'folder'   a folder or a .zip of images (config.data_path), e.g. CelebA's
+             img_align_celeba.zip; list_attr_celeba.txt and list_eval_partition.txt are
+             read when they sit beside the images (or inside the zip).
+  any other  a tfds data set by name ('celeb_a', 'mnist', 'cifar10', ...), read with
+             tfds.data_source (random access, no tensorflow needed to read).
+
+Preprocessing (config.crop): 'celeba' (the authors': rows 40:188, cols 15:163, Gaussian
+blur sigma sqrt(148/size)/2, resize), 'center108' (the FID literature's centre crop),
+'center_square' (largest centred square) or 'none'; then a bilinear resize to
+config.image_size, conversion to config.channels (grayscale <-> RGB), optional random
+horizontal flip, and scaling to [-1, 1].
+
+The batch of step k is a pure function of (seed, k, process): epoch e is the
+permutation seeded by (seed, e), the global batch is its k-th slice and process p of P
+takes the p-th of P equal parts. A run resumed at step k continues the same stream.
+Batches are prepared ahead by a thread pool (PIL releases the GIL while decoding).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
-from typing import Callable
+import io
+import os
+import sys
+import threading
+import time
+import zipfile
+from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -18,43 +40,97 @@ class DataError(Exception):
   """A data set is missing or unusable; the message says how to fix it."""
 
 
+CROPS = ('celeba', 'center108', 'center_square', 'none')
+CELEBA_AUTHORS_CROP = (40, 188, 15, 163)  # rows, cols of the 218x178 aligned image
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp')
+
+
 @dataclasses.dataclass
 class Dataset:
   """A finite set of examples read by index, and how to turn them into model images.
 
   Attributes:
     num_examples: number of training examples.
-    read: indices [n] -> uint8 or float images [n, ...] (raw, before preprocessing).
+    read: indices [n] -> list of n uint8 images ([h, w], [h, w, 1], [h, w, 3] or 4).
     preprocess: (raw images, rng) -> float32 [n, H, W, C] in [-1, 1].
+    read_labels: optional, indices [n] -> int8 [n, A] labels (CelebA's 40 attributes
+      as -1/1, the digit class).
+    label_names: names of the A label columns.
+    corrupt: indices found unreadable so far (skipped: the next readable one is used).
   """
 
   num_examples: int
-  read: Callable[[np.ndarray], np.ndarray]
-  preprocess: Callable[[np.ndarray, np.random.Generator], np.ndarray]
+  read: Callable[[np.ndarray], list]
+  preprocess: Callable[[list, np.random.Generator], np.ndarray]
+  read_labels: Callable[[np.ndarray], np.ndarray] | None = None
+  label_names: tuple[str, ...] = ()
+  corrupt: set = dataclasses.field(default_factory=set)
 
   def batch(self, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return self.preprocess(self.read(indices), rng)
 
 
-def _resize(images: np.ndarray, size: int, blur_sigma: float = 0.0) -> np.ndarray:
-  """uint8 [n, h, w, c] -> float32 [n, size, size, c] in [-1, 1] (bilinear, optional blur)."""
-  out = []
-  for im in images:
-    c = im.shape[-1]
-    pil = Image.fromarray(im[..., 0] if c == 1 else im)
-    if blur_sigma > 0:
-      pil = pil.filter(ImageFilter.GaussianBlur(blur_sigma))
-    pil = pil.resize((size, size), Image.BILINEAR)
+def _to_channels(img: Image.Image, channels: int) -> Image.Image:
+  if channels == 1:
+    return img if img.mode == 'L' else img.convert('L')
+  return img if img.mode == 'RGB' else img.convert('RGB')
+
+
+def _crop_box(h: int, w: int, crop: str, size: int):
+  """(top, bottom, left, right, blur sigma) of a crop of an h x w image."""
+  if crop == 'celeba':
+    r0, r1, c0, c1 = CELEBA_AUTHORS_CROP
+    if h < r1 or w < c1:
+      raise DataError(f"crop='celeba' needs 218x178 aligned CelebA images, got {h}x{w}: "
+                      "set --config.crop=center_square")
+    return r0, r1, c0, c1, float(np.sqrt((r1 - r0) / size) / 2.0)
+  if crop == 'center108':
+    if h < 108 or w < 108:
+      raise DataError(f"crop='center108' needs images of at least 108x108, got {h}x{w}")
+    r0, c0 = (h - 108) // 2, (w - 108) // 2
+    return r0, r0 + 108, c0, c0 + 108, 0.0
+  if crop == 'center_square':
+    s = min(h, w)
+    r0, c0 = (h - s) // 2, (w - s) // 2
+    return r0, r0 + s, c0, c0 + s, 0.0
+  if crop == 'none':
+    return 0, h, 0, w, 0.0
+  raise DataError(f'unknown crop {crop!r}; use one of {", ".join(CROPS)}')
+
+
+def preprocess(images: Sequence[np.ndarray], rng: np.random.Generator | None, *,
+               size: int, channels: int, crop: str, flip: bool) -> np.ndarray:
+  """uint8 images (any size, gray or colour) -> float32 [n, size, size, channels] in [-1, 1].
+
+  Crop (see the module doc), optional blur against aliasing, bilinear resize, channel
+  conversion, random horizontal flip (when `flip`), scaling x / 127.5 - 1.
+  """
+  out = np.empty((len(images), size, size, channels), np.float32)
+  for i, im in enumerate(images):
+    im = np.asarray(im)
+    if im.ndim == 3 and im.shape[-1] == 1:
+      im = im[..., 0]
+    r0, r1, c0, c1, blur = _crop_box(im.shape[0], im.shape[1], crop, size)
+    pil = _to_channels(Image.fromarray(im[r0:r1, c0:c1]), channels)
+    if blur > 0:
+      pil = pil.filter(ImageFilter.GaussianBlur(blur))
+    if pil.size != (size, size):
+      pil = pil.resize((size, size), Image.BILINEAR)
     a = np.asarray(pil, np.float32)
-    out.append(a[..., None] if a.ndim == 2 else a)
-  return np.stack(out) / 127.5 - 1.0
+    out[i] = a.reshape(size, size, channels)
+  out = out / 127.5 - 1.0
+  if flip:
+    mirrored = rng.random(len(images)) < 0.5
+    out[mirrored] = out[mirrored, :, ::-1]
+  return out
 
 
-def _maybe_flip(x: np.ndarray, rng: np.random.Generator, enabled: bool) -> np.ndarray:
-  if not enabled:
-    return x
-  flip = rng.random(x.shape[0]) < 0.5
-  return np.where(flip[:, None, None, None], x[:, :, ::-1], x)
+def _preprocessor(config) -> Callable[[list, np.random.Generator], np.ndarray]:
+  if config.crop not in CROPS:
+    raise DataError(f'unknown --config.crop={config.crop!r}; use one of {", ".join(CROPS)}')
+  return lambda images, rng: preprocess(images, rng, size=config.image_size,
+                                        channels=config.channels, crop=config.crop,
+                                        flip=config.random_flip)
 
 
 def digits(config) -> Dataset:
@@ -62,103 +138,326 @@ def digits(config) -> Dataset:
   from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
   if config.channels != 1:
     raise DataError(f'digits are grayscale: set --config.channels=1 (got {config.channels})')
-  raw = (load_digits().images * (255.0 / 16.0)).round().astype(np.uint8)[..., None]
-  images = _resize(raw, config.image_size)
+  data = load_digits()
+  raw = (data.images * (255.0 / 16.0)).round().astype(np.uint8)
+  images = preprocess(raw, None, size=config.image_size, channels=1, crop='none',
+                      flip=False)
+  flip = config.random_flip
   return Dataset(
       num_examples=len(images),
       read=lambda idx: images[idx],
-      preprocess=lambda x, rng: _maybe_flip(x, rng, config.random_flip))
+      preprocess=lambda x, rng: preprocess_flip(np.asarray(x), rng, flip),
+      read_labels=lambda idx: data.target[idx, None].astype(np.int8),
+      label_names=('digit',))
 
 
-CELEBA_AUTHORS_CROP = (40, 188, 15, 163)  # rows, cols of the 218x178 aligned image
+def preprocess_flip(x: np.ndarray, rng: np.random.Generator, flip: bool) -> np.ndarray:
+  """Random horizontal flip of already preprocessed float images [n, H, W, C]."""
+  if not flip:
+    return x
+  mirrored = rng.random(x.shape[0]) < 0.5
+  return np.where(mirrored[:, None, None, None], x[:, :, ::-1], x)
 
 
-def celeba_preprocess(images: np.ndarray, rng: np.random.Generator, *, size: int,
-                      crop: str, flip: bool) -> np.ndarray:
-  """CelebA aligned 218x178 uint8 -> [n, size, size, 3] in [-1, 1] (SPEC 7).
-
-  'authors': crop rows 40:188, cols 15:163 (148x148), Gaussian blur of sigma
-  sqrt(148/size)/2 against aliasing, resize. 'center108': the 108x108 centre crop.
-  """
-  if crop == 'authors':
-    r0, r1, c0, c1 = CELEBA_AUTHORS_CROP
-    blur = float(np.sqrt((r1 - r0) / size) / 2.0)
-  elif crop == 'center108':
-    h, w = images.shape[1:3]
-    r0, c0 = (h - 108) // 2, (w - 108) // 2
-    r1, c1, blur = r0 + 108, c0 + 108, 0.0
-  else:
-    raise DataError(f"unknown celeba_crop {crop!r}; use 'authors' or 'center108'")
-  return _maybe_flip(_resize(images[:, r0:r1, c0:c1], size, blur), rng, flip)
+# ---------------------------------------------------------------------------- folders
 
 
-def celeb_a(config) -> Dataset:
-  """tfds `celeb_a` train split read with tfds.data_source (no tensorflow needed)."""
+def _parse_attributes(text: str):
+  """CelebA's list_attr_celeba.txt -> (names, {file name: int8 [A]})."""
+  lines = text.splitlines()
+  names = tuple(lines[1].split())
+  rows = {}
+  for line in lines[2:]:
+    parts = line.split()
+    if len(parts) == len(names) + 1:
+      rows[parts[0]] = np.array([int(v) for v in parts[1:]], np.int8)
+  return names, rows
+
+
+def _parse_partition(text: str) -> dict[str, int]:
+  """CelebA's list_eval_partition.txt -> {file name: 0 train / 1 validation / 2 test}."""
+  parts = (line.split() for line in text.splitlines())
+  return {p[0]: int(p[1]) for p in parts if len(p) == 2}
+
+
+class _Files:
+  """Image files of a folder or a zip, read by name (thread-safe)."""
+
+  def __init__(self, path: str):
+    self.path = path
+    self.is_zip = zipfile.is_zipfile(path) if os.path.isfile(path) else False
+    self._local = threading.local()
+    if self.is_zip:
+      with zipfile.ZipFile(path) as zf:
+        self.all_names = [n for n in zf.namelist() if not n.endswith('/')]
+    elif os.path.isdir(path):
+      self.all_names = sorted(
+          os.path.relpath(os.path.join(d, f), path)
+          for d, _, files in os.walk(path) for f in files)
+    else:
+      raise DataError(f'--config.data_path={path} is neither a folder nor a zip of images')
+    self.images = sorted(n for n in self.all_names
+                         if n.lower().endswith(IMAGE_EXTENSIONS) and '__MACOSX' not in n)
+
+  def read_bytes(self, name: str) -> bytes:
+    if self.is_zip:
+      if not hasattr(self._local, 'zf'):
+        self._local.zf = zipfile.ZipFile(self.path)
+      return self._local.zf.read(name)
+    with open(os.path.join(self.path, name), 'rb') as f:
+      return f.read()
+
+  def find_text(self, basename: str) -> str | None:
+    """A metadata file inside the zip/folder, or beside it (or one folder up)."""
+    for name in self.all_names:
+      if os.path.basename(name) == basename:
+        return self.read_bytes(name).decode('utf-8', 'replace')
+    here = os.path.dirname(os.path.abspath(self.path))
+    for d in (here, os.path.dirname(here)):
+      p = os.path.join(d, basename)
+      if os.path.isfile(p):
+        with open(p, encoding='utf-8', errors='replace') as f:
+          return f.read()
+    return None
+
+
+def _decode(data: bytes) -> np.ndarray:
+  with Image.open(io.BytesIO(data)) as img:
+    img.load()
+    if img.mode not in ('L', 'RGB'):
+      img = img.convert('RGB')
+    return np.asarray(img)
+
+
+def folder(config) -> Dataset:
+  """A folder or zip of images (config.data_path), CelebA metadata when present."""
+  path = config.data_path
+  if not path:
+    raise DataError("dataset='folder' needs --config.data_path: a folder of images or a "
+                    'zip such as img_align_celeba.zip')
+  if not os.path.exists(path):
+    raise DataError(f'--config.data_path={path} does not exist: put the images (or '
+                    'img_align_celeba.zip) there or point data_path at them')
+  files = _Files(path)
+  if not files.images:
+    raise DataError(f'no images ({", ".join(IMAGE_EXTENSIONS)}) in {path}')
+  names = files.images
+  partition_text = files.find_text('list_eval_partition.txt')
+  split = {'train': 0, 'validation': 1, 'test': 2}[config.split]
+  if partition_text is not None:
+    part = _parse_partition(partition_text)
+    names = [n for n in names if part.get(os.path.basename(n), 0) == split]
+  elif config.split != 'train' or config.val_fraction > 0:
+    order = np.random.default_rng([config.seed, 7]).permutation(len(names))
+    n_val = int(round(len(names) * config.val_fraction))
+    chosen = order[:n_val] if config.split != 'train' else order[n_val:]
+    names = [names[i] for i in sorted(chosen)]
+  if not names:
+    raise DataError(f'the {config.split!r} split of {path} is empty')
+
+  labels, label_names = None, ()
+  attr_text = files.find_text('list_attr_celeba.txt')
+  if attr_text is not None:
+    label_names, rows = _parse_attributes(attr_text)
+    zero = np.zeros(len(label_names), np.int8)
+    labels = np.stack([rows.get(os.path.basename(n), zero) for n in names])
+
+  ds = Dataset(num_examples=len(names), read=None, preprocess=_preprocessor(config),
+               read_labels=None if labels is None else (lambda idx: labels[idx]),
+               label_names=label_names)
+
+  def read_one(i: int) -> np.ndarray:
+    for j in range(len(names)):  # the next readable image stands in for a corrupt one
+      k = (int(i) + j) % len(names)
+      if k in ds.corrupt:
+        continue
+      try:
+        return _decode(files.read_bytes(names[k]))
+      except Exception:  # pylint: disable=broad-except
+        ds.corrupt.add(k)
+    raise DataError(f'no image in {path} could be decoded')
+
+  ds.read = lambda idx: [read_one(i) for i in idx]
+  return ds
+
+
+# ------------------------------------------------------------------------------ tfds
+
+
+def _tfds_missing(name: str, where: str) -> DataError:
+  if name == 'celeb_a':
+    return DataError(
+        f'CelebA is not prepared in {where}: either run `tfds build celeb_a '
+        '--file_format=array_record` (needs tensorflow and the Google Drive files) and '
+        'set --config.data_dir, or use the img_align_celeba.zip you have with '
+        '--config.dataset=folder --config.data_path=PATH/img_align_celeba.zip')
+  return DataError(f'tfds data set {name!r} is not prepared in {where}: run `tfds build '
+                   f'{name} --file_format=array_record` and set --config.data_dir to its '
+                   'data_dir')
+
+
+def tfds_source(config) -> Dataset:
+  """A tfds data set by name, read with tfds.data_source (no tensorflow to read)."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  data_dir = config.data_dir or None
+  name, data_dir = config.dataset, config.data_dir or None
   try:
-    source = tfds.data_source('celeb_a', split='train', data_dir=data_dir, download=False)
+    source = tfds.data_source(name, split=config.split, data_dir=data_dir, download=False)
   except Exception as e:  # pylint: disable=broad-except
+    if isinstance(e, tfds.core.registered.DatasetNotFoundError):
+      raise DataError(f'unknown dataset {name!r}: use digits, folder or a tfds name '
+                      '(celeb_a, mnist, cifar10, ...)') from e
     try:
-      builder = tfds.builder('celeb_a', data_dir=data_dir)
-      where, prepared = builder.data_dir, builder.is_prepared()
+      builder = tfds.builder(name, data_dir=data_dir)
+      where, prepared = str(builder.data_dir), builder.is_prepared()
     except Exception:  # pylint: disable=broad-except
       where, prepared = data_dir or '~/tensorflow_datasets', False
     if not prepared:
-      raise DataError(
-          f'CelebA is not prepared in {where}: put the celeb_a files in tfds\' manual '
-          'download dir and run `tfds build celeb_a --file_format=array_record`, or set '
-          '--config.data_dir to a tfds data dir that holds it') from e
-    raise DataError(f'tfds cannot read celeb_a in {where} ({type(e).__name__}): it must '
-                    'be prepared with `tfds build celeb_a --file_format=array_record`') from e
-  if config.channels != 3:
-    raise DataError(f'celeb_a is RGB: set --config.channels=3 (got {config.channels})')
-  return Dataset(
-      num_examples=len(source),
-      read=lambda idx: np.stack([source[int(i)]['image'] for i in idx]),
-      preprocess=lambda x, rng: celeba_preprocess(
-          x, rng, size=config.image_size, crop=config.celeba_crop,
-          flip=config.random_flip))
+      raise _tfds_missing(name, where) from e
+    raise DataError(f'tfds cannot read {name} in {where} ({type(e).__name__}): prepare it '
+                    f'with `tfds build {name} --file_format=array_record`') from e
+  label_names = ()
+  if len(source) and isinstance(source[0], dict) and 'attributes' in source[0]:
+    label_names = tuple(sorted(source[0]['attributes']))
 
+  def read_labels(idx):
+    return np.stack([np.array([2 * int(source[int(i)]['attributes'][n]) - 1
+                               for n in label_names], np.int8) for i in idx])
 
-SOURCES = {'digits': digits, 'celeb_a': celeb_a}
+  return Dataset(num_examples=len(source),
+                 read=lambda idx: [np.asarray(source[int(i)]['image']) for i in idx],
+                 preprocess=_preprocessor(config),
+                 read_labels=read_labels if label_names else None,
+                 label_names=label_names)
 
 
 def load(config) -> Dataset:
-  """The training set named by config.dataset."""
-  if config.dataset not in SOURCES:
-    raise DataError(f'unknown dataset {config.dataset!r}; choose one of {sorted(SOURCES)}')
-  return SOURCES[config.dataset](config)
+  """The data set named by config.dataset (see the module doc)."""
+  if config.dataset == 'digits':
+    return digits(config)
+  if config.dataset == 'folder':
+    return folder(config)
+  return tfds_source(config)
 
 
-def batch_indices(num_examples: int, batch_size: int, seed: int, step: int) -> np.ndarray:
-  """Indices of the batch for `step`: epoch e uses permutation(seed, e); the last
-  incomplete batch of an epoch is dropped so every batch has `batch_size` examples."""
+# --------------------------------------------------------------------------- batches
+
+
+def batch_indices(num_examples: int, batch_size: int, seed: int, step: int,
+                  process_index: int = 0, process_count: int = 1) -> np.ndarray:
+  """This process's indices of the global batch of `step`.
+
+  Epoch e uses permutation(seed, e); the last incomplete batch of an epoch is dropped so
+  every batch has `batch_size` examples; process p takes the p-th of process_count equal
+  parts of the global batch.
+  """
   per_epoch = num_examples // batch_size
   epoch, i = divmod(step, per_epoch)
   perm = np.random.default_rng([seed, epoch]).permutation(num_examples)
-  return perm[i * batch_size:(i + 1) * batch_size]
+  global_idx = perm[i * batch_size:(i + 1) * batch_size]
+  per_process = batch_size // process_count
+  return global_idx[process_index * per_process:(process_index + 1) * per_process]
 
 
-def batch_for_step(ds: Dataset, batch_size: int, seed: int, step: int) -> dict:
-  """{'image': float32 [B, H, W, C]} for `step`, deterministic in (seed, step)."""
-  idx = batch_indices(ds.num_examples, batch_size, seed, step)
-  rng = np.random.default_rng([seed, step, 1])
-  return {'image': ds.batch(idx, rng).astype(np.float32)}
+def batch_for_step(ds: Dataset, batch_size: int, seed: int, step: int,
+                   process_index: int = 0, process_count: int = 1) -> dict:
+  """{'image': float32 [B/P, H, W, C], 'label': int8 [B/P, A] if any} for `step`."""
+  if batch_size % process_count:
+    raise DataError(f'batch_size={batch_size} is not divisible by the {process_count} '
+                    'processes: change --config.batch_size')
+  idx = batch_indices(ds.num_examples, batch_size, seed, step, process_index,
+                      process_count)
+  rng = np.random.default_rng([seed, step, process_index, 1])
+  batch = {'image': ds.batch(idx, rng).astype(np.float32)}
+  if ds.read_labels is not None:
+    batch['label'] = ds.read_labels(idx)
+  return batch
 
 
-def iterate(ds: Dataset, batch_size: int, seed: int, start_step: int, prefetch: int = 2):
-  """Endless batches from `start_step` on, prepared `prefetch` steps ahead in a thread."""
-  import concurrent.futures  # pylint: disable=g-import-not-at-top
-  pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-  pending = [pool.submit(batch_for_step, ds, batch_size, seed, s)
-             for s in range(start_step, start_step + prefetch)]
+def iterate(ds: Dataset, batch_size: int, seed: int, start_step: int, *,
+            process_index: int = 0, process_count: int = 1, workers: int = 2,
+            prefetch: int = 4):
+  """Endless batches from `start_step` on, `prefetch` steps prepared ahead by `workers`
+  threads."""
+  pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers))
+
+  def submit(s):
+    return pool.submit(batch_for_step, ds, batch_size, seed, s, process_index,
+                       process_count)
+
+  pending = [submit(s) for s in range(start_step, start_step + prefetch)]
   step = start_step + prefetch
   try:
     while True:
       batch = pending.pop(0).result()
-      pending.append(pool.submit(batch_for_step, ds, batch_size, seed, step))
+      pending.append(submit(step))
       step += 1
       yield batch
   finally:
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+# ------------------------------------------------------------------------- benchmark
+
+
+def write_synthetic_jpegs(directory: str, n: int, seed: int = 0) -> str:
+  """n random 218x178 RGB JPEGs (CelebA's aligned size) in `directory`; returns it."""
+  os.makedirs(directory, exist_ok=True)
+  rng = np.random.default_rng(seed)
+  base = rng.integers(0, 256, (218, 178, 3), np.uint8)
+  for i in range(n):
+    img = np.roll(base, i, axis=1) // 2 + rng.integers(0, 128, (218, 178, 3), np.uint8)
+    Image.fromarray(img).save(os.path.join(directory, f'{i + 1:06d}.jpg'), quality=90)
+  return directory
+
+
+def bench(config, steps: int = 20, out=sys.stdout) -> float:
+  """Images/s of the pipeline alone (reading, decoding, preprocessing, batching)."""
+  ds = load(config)
+  it = iterate(ds, config.batch_size, config.seed, 0, workers=config.data_workers)
+  next(it)  # warm up the pool
+  t = time.perf_counter()
+  for _ in range(steps):
+    next(it)
+  rate = steps * config.batch_size / (time.perf_counter() - t)
+  print(f'{config.dataset} ({ds.num_examples} examples, crop={config.crop}, '
+        f'{config.image_size}x{config.image_size}x{config.channels}, '
+        f'{config.data_workers} workers): {rate:.1f} images/s', file=out, flush=True)
+  if ds.corrupt:
+    print(f'skipped {len(ds.corrupt)} corrupt images', file=out)
+  return rate
+
+
+def main(argv):
+  """`python -m vaegan_jax.input_pipeline --config C [--synthetic N] --bench`."""
+  del argv
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import cli  # pylint: disable=g-import-not-at-top
+  f = flags.FLAGS
+  config = cli.config_value(_CONFIG)
+  if not f.bench:
+    print('error: nothing to do: pass --bench', file=sys.stderr)
+    sys.exit(2)
+
+  def run():
+    if f.synthetic:
+      import tempfile  # pylint: disable=g-import-not-at-top
+      tmp = tempfile.mkdtemp(prefix='vaegan_synthetic_')
+      write_synthetic_jpegs(tmp, f.synthetic)
+      config.dataset, config.data_path = 'folder', tmp
+    bench(config, f.bench_steps)
+
+  return cli.run(run)
+
+
+if __name__ == '__main__':
+  from absl import app  # pylint: disable=g-import-not-at-top
+  from absl import flags as _flags  # pylint: disable=g-import-not-at-top
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  from vaegan_jax import cli as _cli  # pylint: disable=g-import-not-at-top
+  _CONFIG = _cli.define_config_flag(os.path.join(
+      os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs', 'default.py'))
+  _flags.DEFINE_bool('bench', False, 'Print the images/s of the pipeline alone.')
+  _flags.DEFINE_integer('bench_steps', 20, 'Batches timed.')
+  _flags.DEFINE_integer('synthetic', 0, 'If > 0, bench on a temporary folder of this '
+                        'many synthetic 218x178 JPEGs (dataset=folder).')
+  app.run(main, flags_parser=_cli.parse_flags)

@@ -113,7 +113,10 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
   step_fn = tstep.make_train_step(config, nets, txs)
   tb = _summary_writer(workdir) if write_summaries else None
   images = _ImageWriter(config, nets, ds, workdir, tb)
-  batches = input_pipeline.iterate(ds, config.batch_size, config.seed, start)
+  batches = input_pipeline.iterate(ds, config.batch_size, config.seed, start,
+                                   process_index=jax.process_index(),
+                                   process_count=jax.process_count(),
+                                   workers=config.data_workers)
 
   def write_scalars(means, step):
     if tb is not None:
@@ -143,7 +146,8 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
         means = {k: float(np.mean([w[k] for w in window])) for k in window[-1]}
         now = time.time()
         rate = len(window) / max(now - t0, 1e-9) if step > start + 1 else 0.0
-        log(_progress_line(step, total, means, rate))
+        log(_progress_line(step, total, means, rate) +
+            (f' | skipped {len(ds.corrupt)} corrupt images' if ds.corrupt else ''))
         write_scalars(means, step)
         window, t0 = [], now
       if (config.image_every and step % config.image_every == 0) or last:

@@ -45,6 +45,16 @@ def validate(config, num_examples: int | None = None) -> None:
   if config.gan_generator_loss not in ('saturating', 'non_saturating'):
     raise ConfigError("--config.gan_generator_loss must be 'saturating' or "
                       f"'non_saturating' (got {config.gan_generator_loss!r})")
+  if config.split not in ('train', 'validation', 'test'):
+    raise ConfigError("--config.split must be 'train', 'validation' or 'test' "
+                      f'(got {config.split!r})')
+  if not 0.0 <= config.val_fraction < 1.0:
+    raise ConfigError(f'--config.val_fraction must be in [0, 1) (got {config.val_fraction})')
+  if config.data_workers < 1:
+    raise ConfigError(f'--config.data_workers must be >= 1 (got {config.data_workers})')
+  if config.crop not in ('celeba', 'center108', 'center_square', 'none'):
+    raise ConfigError("--config.crop must be 'celeba', 'center108', 'center_square' or "
+                      f"'none' (got {config.crop!r})")
   if config.dis_batch_norm not in ('joint', 'per_source'):
     raise ConfigError("--config.dis_batch_norm must be 'joint' or 'per_source' "
                       f'(got {config.dis_batch_norm!r})')

@@ -1,0 +1,24 @@
+"""VAE-GAN on tfds `cifar10`, 32x32x3, the CelebA widths with one stage less."""
+
+from configs import default
+
+
+def get_config():
+  c = default.get_config()
+  c.dataset = 'cifar10'
+  c.image_size = 32
+  c.channels = 3
+  c.crop = 'none'
+  c.random_flip = True
+  c.latent_dim = 128
+  c.enc_widths = (64, 128, 256)
+  c.enc_dense = 1024
+  c.dec_dense_channels = 256
+  c.dec_widths = (256, 128)
+  c.dis_widths = (32, 128, 256)
+  c.dis_strides = (1, 2, 2)
+  c.dis_dense = 512
+  c.num_train_steps = 50000
+  c.image_every = 1000
+  c.checkpoint_every = 2000
+  return c
