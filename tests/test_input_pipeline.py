@@ -212,6 +212,9 @@ def test_grayscale_images_are_converted_and_corrupt_ones_skipped(tmp_path):
   batch = input_pipeline.batch_for_step(ds, 10, 0, 0)['image']
   assert batch.shape == (10, 16, 16, 3) and np.all(np.isfinite(batch))
   assert ds.corrupt == {4}
+  # Image 5 stands in for the corrupt image 4, with its own label row.
+  assert ds.stand_in == {4: 5}
+  np.testing.assert_array_equal(ds.read_labels(np.array([4])), ds.read_labels(np.array([5])))
   gray = input_pipeline.load(_folder_config(images, channels=1))
   assert input_pipeline.batch_for_step(gray, 2, 0, 0)['image'].shape == (2, 16, 16, 1)
 

@@ -57,6 +57,7 @@ class Dataset:
       as -1/1, the digit class).
     label_names: names of the A label columns.
     corrupt: indices found unreadable so far (skipped: the next readable one is used).
+    stand_in: {corrupt index: the index whose image (and label) replaced it}.
   """
 
   num_examples: int
@@ -65,6 +66,7 @@ class Dataset:
   read_labels: Callable[[np.ndarray], np.ndarray] | None = None
   label_names: tuple[str, ...] = ()
   corrupt: set = dataclasses.field(default_factory=set)
+  stand_in: dict = dataclasses.field(default_factory=dict)
 
   def batch(self, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return self.preprocess(self.read(indices), rng)
@@ -263,7 +265,8 @@ def folder(config) -> Dataset:
     labels = np.stack([rows.get(os.path.basename(n), zero) for n in names])
 
   ds = Dataset(num_examples=len(names), read=None, preprocess=_preprocessor(config),
-               read_labels=None if labels is None else (lambda idx: labels[idx]),
+               read_labels=None if labels is None else (
+                   lambda idx: labels[[ds.stand_in.get(int(i), int(i)) for i in idx]]),
                label_names=label_names)
 
   def read_one(i: int) -> np.ndarray:
@@ -272,7 +275,10 @@ def folder(config) -> Dataset:
       if k in ds.corrupt:
         continue
       try:
-        return _decode(files.read_bytes(names[k]))
+        image = _decode(files.read_bytes(names[k]))
+        if k != int(i):
+          ds.stand_in[int(i)] = k
+        return image
       except Exception:  # pylint: disable=broad-except
         ds.corrupt.add(k)
     raise DataError(f'no image in {path} could be decoded')
