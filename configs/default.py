@@ -60,6 +60,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.weight_decay = 0.0  # Decoupled weight decay (authors' code 1e-5).
   c.grad_clip_norm = 0.0  # Clip each role's gradient to this global norm; 0 = off.
 
+  # Devices: pmap over all local devices; multi-host via jax.distributed.
+  c.distributed = False  # Call jax.distributed.initialize() (auto-detects pods, SLURM).
+
   # Logging, images, checkpoints.
   c.log_every = 100  # Steps between progress lines and TensorBoard scalars.
   c.image_every = 500  # Steps between sample / reconstruction grids (0 = only at the end).

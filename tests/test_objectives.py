@@ -158,16 +158,16 @@ def test_train_step_compiles_once():
 # PURPOSE, run `python -m pytest tests/test_objectives.py -k golden -s` and paste the
 # printed values here; an unexpected change means a behaviour change to investigate.
 GOLDEN = {
-    'loss/decoder': 31.06636619567871,
-    'loss/discriminator': 2.1439626216888428,
-    'loss/encoder': 32.4843864440918,
-    'loss/fake_cost': 0.5977705121040344,
-    'loss/gan': 2.1439626216888428,
-    'loss/gen': 1.6115511655807495,
-    'loss/llike': 29.454814910888672,
-    'loss/prior': 3.029571056365967,
-    'loss/real_cost': 0.7911654114723206,
-    'loss/recon_cost': 0.7550267577171326,
+    'loss/decoder': 31.570894241333008,
+    'loss/discriminator': 2.5812346935272217,
+    'loss/encoder': 33.25859832763672,
+    'loss/fake_cost': 0.75772625207901,
+    'loss/gan': 2.5812346935272217,
+    'loss/gen': 1.3786758184432983,
+    'loss/llike': 30.192218780517578,
+    'loss/prior': 3.066380023956299,
+    'loss/real_cost': 1.0134813785552979,
+    'loss/recon_cost': 0.8100271224975586,
 }
 
 

@@ -119,12 +119,12 @@ def useful_flops(config, state, batch) -> float:
   from vaegan_jax import networks  # pylint: disable=g-import-not-at-top
   from vaegan_jax import train_state as ts  # pylint: disable=g-import-not-at-top
   from vaegan_jax import train_step as tstep  # pylint: disable=g-import-not-at-top
-  nets = networks.build(config)
+  nets = networks.build(config, axis_name=tstep.AXIS)
   ref = networks.Networks(**{r: getattr(nets, r).clone(reference_layers=True)
                              for r in nets.roles()})
   txs = ts.make_optimizers(config, ref.roles())
-  step = tstep.make_train_step(config, ref, txs)
-  return total_flops(step.lower(state, batch).compile())
+  step = tstep.make_parallel_train_step(config, ref, txs)
+  return total_flops(step.lower(state, batch).compile()) * jax.local_device_count()
 
 
 def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
@@ -145,6 +145,7 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
     Dict with step_s, compile_s, flops, flops_per_s, matmul_peak_flops_per_s.
   """
   from vaegan_jax import networks  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import parallel  # pylint: disable=g-import-not-at-top
   from vaegan_jax import train_state as ts  # pylint: disable=g-import-not-at-top
   from vaegan_jax import train_step as tstep  # pylint: disable=g-import-not-at-top
 
@@ -164,11 +165,16 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
       f'{config.image_size}x{config.channels}; parameters ' +
       ', '.join(f'{r} {n:,}' for r, n in n_params.items()))
 
-  step_fn = tstep.make_train_step(config, nets, txs)
+  # The trainer's path: pmap over every local device (n = 1 on one device).
+  n_dev, per_device = parallel.check_batch(config)
+  step_fn = tstep.make_parallel_train_step(
+      config, networks.build(config, axis_name=tstep.AXIS), txs)
+  state = parallel.replicate(state)
+  batch = parallel.split(jax.device_get(batch), n_dev)
   t = time.perf_counter()
   compiled = step_fn.lower(state, batch).compile()
   compile_s = time.perf_counter() - t
-  flops = total_flops(compiled)
+  flops = total_flops(compiled) * n_dev  # the cost analysis is per replica
   useful = useful_flops(config, state, batch) if count_useful_flops else 0.0
 
   for _ in range(max(warmup, 1)):
@@ -199,7 +205,9 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
   }
   log(f'compile {compile_s:.2f} s; step median {step_s * 1e3:.1f} ms '
       f'(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}, {len(times)} steps); '
-      f'{config.batch_size / step_s:.1f} images/s')
+      f'{config.batch_size / step_s:.1f} images/s on {n_dev} device(s) = '
+      f'{config.batch_size / step_s / n_dev:.1f} images/s per device '
+      f'({per_device} examples each)')
   log(f'{flops / 1e9:.3f} GFLOP/step (XLA cost analysis) -> '
       f'{flops / step_s / 1e9:.1f} GFLOP/s = {100 * flops / step_s / peak:.1f}% of '
       f'the {matmul_n}x{matmul_n} f32 matmul peak {peak / 1e9:.1f} GFLOP/s')

@@ -280,6 +280,7 @@ class BatchNorm(nn.Module):
   use_running_average: bool = False
   momentum: float = 0.99
   epsilon: float = 1e-5
+  axis_name: str | None = None  # pmap axis: statistics over the global batch (sync BN)
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -292,16 +293,27 @@ class BatchNorm(nn.Module):
     if self.use_running_average:
       return (x - ra_mean.value) * (jax.lax.rsqrt(ra_var.value + self.epsilon) *
                                     scale) + bias
-    y, mean, var = batch_norm_train(x, scale, bias, self.epsilon)
+    if self.axis_name is None or jax.lax.axis_size(self.axis_name) == 1:
+      y, mean, var = batch_norm_train(x, scale, bias, self.epsilon)
+    else:
+      # Statistics of the global batch: flax's formula with the means taken across
+      # devices; plain autodiff, so the gradient flows through the collectives.
+      x2 = x.reshape(-1, c)
+      mean = jax.lax.pmean(jnp.mean(x2, axis=0), self.axis_name)
+      mean_sq = jax.lax.pmean(jnp.mean(x2 * x2, axis=0), self.axis_name)
+      var = jnp.maximum(0.0, mean_sq - mean * mean)
+      y = (x - mean) * (jax.lax.rsqrt(var + self.epsilon) * scale) + bias
     if not self.is_initializing():
       ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * mean
       ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * var
     return y
 
 
-def _bn(momentum: float, train: bool, reference: bool = False) -> nn.Module:
+def _bn(momentum: float, train: bool, reference: bool = False,
+        axis_name: str | None = None) -> nn.Module:
   cls = nn.BatchNorm if reference else BatchNorm
-  return cls(use_running_average=not train, momentum=momentum, epsilon=1e-5)
+  return cls(use_running_average=not train, momentum=momentum, epsilon=1e-5,
+             axis_name=axis_name)
 
 
 def _conv(features: int, k: int, s: int, use_bias: bool, name: str,
@@ -332,16 +344,17 @@ class Encoder(nn.Module):
   kernel_size: int = 5
   bn_momentum: float = 0.9
   reference_layers: bool = False
+  bn_axis_name: str | None = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True):
     ref = self.reference_layers
     for i, w in enumerate(self.widths):
       x = _conv(w, self.kernel_size, 2, False, f'Conv_{i}', ref)(x)
-      x = nn.relu(_bn(self.bn_momentum, train, ref)(x))
+      x = nn.relu(_bn(self.bn_momentum, train, ref, self.bn_axis_name)(x))
     x = x.reshape(x.shape[0], -1)
     x = nn.Dense(self.dense, use_bias=False)(x)
-    x = nn.relu(_bn(self.bn_momentum, train, ref)(x))
+    x = nn.relu(_bn(self.bn_momentum, train, ref, self.bn_axis_name)(x))
     mu = nn.Dense(self.latent_dim, name='mu')(x)
     logvar = nn.Dense(self.latent_dim, name='logvar')(x)
     return mu, logvar
@@ -358,17 +371,18 @@ class Decoder(nn.Module):
   kernel_size: int = 5
   bn_momentum: float = 0.9
   reference_layers: bool = False
+  bn_axis_name: str | None = None
 
   @nn.compact
   def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
     ref = self.reference_layers
     s = self.image_size // 2 ** len(self.widths)
     x = nn.Dense(s * s * self.dense_channels, use_bias=False)(z)
-    x = nn.relu(_bn(self.bn_momentum, train, ref)(x))
+    x = nn.relu(_bn(self.bn_momentum, train, ref, self.bn_axis_name)(x))
     x = x.reshape(z.shape[0], s, s, self.dense_channels)
     for i, w in enumerate(self.widths):
       x = _up_conv(w, self.kernel_size, f'UpConv_{i}', ref)(x)
-      x = nn.relu(_bn(self.bn_momentum, train, ref)(x))
+      x = nn.relu(_bn(self.bn_momentum, train, ref, self.bn_axis_name)(x))
     return jnp.tanh(_conv(self.channels, self.kernel_size, 1, True, 'Conv_0', ref)(x))
 
 
@@ -387,6 +401,7 @@ class Discriminator(nn.Module):
   kernel_size: int = 5
   bn_momentum: float = 0.9
   reference_layers: bool = False
+  bn_axis_name: str | None = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True):
@@ -397,11 +412,11 @@ class Discriminator(nn.Module):
       if i + 1 == self.feature_layer:
         features = x.reshape(x.shape[0], -1)
       if i > 0:
-        x = _bn(self.bn_momentum, train, ref)(x)
+        x = _bn(self.bn_momentum, train, ref, self.bn_axis_name)(x)
       x = nn.relu(x)
     x = x.reshape(x.shape[0], -1)
     x = nn.Dense(self.dense, use_bias=False)(x)
-    x = nn.relu(_bn(self.bn_momentum, train, ref)(x))
+    x = nn.relu(_bn(self.bn_momentum, train, ref, self.bn_axis_name)(x))
     logit = nn.Dense(1, name='logit')(x)[:, 0]
     return logit, features
 
@@ -418,9 +433,14 @@ class Networks:
     return tuple(r for r in ROLES if getattr(self, r) is not None)
 
 
-def build(config) -> Networks:
-  """Builds the three networks from a config (see configs/default.py)."""
-  common = dict(kernel_size=config.kernel_size, bn_momentum=config.bn_momentum)
+def build(config, axis_name: str | None = None) -> Networks:
+  """Builds the three networks from a config (see configs/default.py).
+
+  With `axis_name` (inside pmap), BatchNorm normalises with the statistics of the
+  global batch across devices, so n devices compute what one device would.
+  """
+  common = dict(kernel_size=config.kernel_size, bn_momentum=config.bn_momentum,
+                bn_axis_name=axis_name)
   return Networks(
       encoder=Encoder(widths=tuple(config.enc_widths), dense=config.enc_dense,
                       latent_dim=config.latent_dim, **common),

@@ -16,6 +16,22 @@ from vaegan_jax import losses as L
 from vaegan_jax import networks
 
 
+def per_example_normal(key: jax.Array, shape, axis_name: str | None = None) -> jax.Array:
+  """Standard normal [B, ...] where example i's draw depends only on (key, global i).
+
+  Inside pmap the global index is axis_index * B + i, so every device draws different
+  noise and n devices draw exactly what one device draws for the same global batch.
+  """
+  offset = jax.lax.axis_index(axis_name) * shape[0] if axis_name else 0
+  idx = offset + jnp.arange(shape[0])
+  return jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(key, i), shape[1:]))(idx)
+
+
+def _mean(x: jax.Array, axis_name: str | None) -> jax.Array:
+  """x averaged over devices (identity outside pmap)."""
+  return jax.lax.pmean(x, axis_name) if axis_name else x
+
+
 def _discriminate(module, params, batch_stats, groups, train, mode):
   """The discriminator on several groups of images: (logits, features) concatenated.
 
@@ -36,21 +52,24 @@ def _discriminate(module, params, batch_stats, groups, train, mode):
 
 
 def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
-           train: bool = True):
+           train: bool = True, axis_name: str | None = None):
   """VAE-GAN (SPEC 2-4). One forward pass of each network.
 
   Encoder: L_prior + L_llike. Decoder: a * L_llike + b * L_gen. Discriminator: L_GAN.
   The GAN terms never enter the encoder's loss, and L_llike never enters the
   discriminator's, so with per-subtree gradients neither signal can leak; the feature
   target Dis_l(x) is additionally a stop_gradient (in losses.gaussian_feature_nll).
+
+  Inside pmap (`axis_name`), the equilibrium rule reads the costs averaged over devices,
+  so every replica takes the same branch.
   """
   x = batch['image']
   b = x.shape[0]
   eps_key, prior_key = jax.random.split(key)
   (mu, logvar), enc_bs = networks.apply(
       nets.encoder, params['encoder'], batch_stats['encoder'], x, train)
-  z = mu + jnp.exp(0.5 * logvar) * jax.random.normal(eps_key, mu.shape, mu.dtype)
-  z_p = jax.random.normal(prior_key, mu.shape, mu.dtype)
+  z = mu + jnp.exp(0.5 * logvar) * per_example_normal(eps_key, mu.shape, axis_name)
+  z_p = per_example_normal(prior_key, mu.shape, axis_name)
   # Decoder and discriminator each see one concatenated batch, so their BatchNorm
   # statistics are those of everything they process in the step.
   x_gen, dec_bs = networks.apply(
@@ -82,7 +101,8 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   update = {'encoder': jnp.bool_(True)}
   if config.use_equilibrium:
     update['discriminator'], update['decoder'] = L.equilibrium_updates(
-        real_cost, fake_cost, equilibrium=config.equilibrium, margin=config.margin)
+        _mean(real_cost, axis_name), _mean(fake_cost, axis_name),
+        equilibrium=config.equilibrium, margin=config.margin)
   metrics = {
       'loss/prior': l_prior,
       'loss/llike': l_llike,

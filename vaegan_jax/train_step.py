@@ -40,11 +40,24 @@ def _select(flag, new, old):
   return jax.tree.map(lambda n, o: jnp.where(flag, n, o), new, old)
 
 
-def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule):
-  """One step. Returns (new state, metrics dict of scalars)."""
+def _pmean(tree, axis_name):
+  return jax.lax.pmean(tree, axis_name) if axis_name else tree
+
+
+def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule,
+               axis_name: str | None = None):
+  """One step. Returns (new state, metrics dict of scalars).
+
+  Inside pmap (`axis_name`, with `objective` built for the same axis), gradients,
+  losses, metrics and BatchNorm running statistics are averaged across devices, so
+  every replica applies the same update; with one device this is the plain step.
+  """
   key = jax.random.fold_in(state.key, state.step)
   grads, losses, aux = role_gradients(objective, state.params, state.batch_stats,
                                       batch, key)
+  grads, losses = _pmean(grads, axis_name), _pmean(losses, axis_name)
+  aux = {**aux, 'metrics': _pmean(aux['metrics'], axis_name),
+         'batch_stats': _pmean(aux['batch_stats'], axis_name)}
   update = aux.get('update', {})
   params, opt_state = dict(state.params), dict(state.opt_state)
   metrics = dict(aux['metrics'])
@@ -63,9 +76,28 @@ def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule):
   return new_state, metrics
 
 
+AXIS = 'batch'  # the pmap axis of data parallelism
+
+
+def step_fn(config, nets, txs, axis_name: str | None = None):
+  """train_step with the objective, optimizers and schedule of `config` bound."""
+  objective = functools.partial(objectives.get(config.model), nets=nets, config=config,
+                                axis_name=axis_name)
+  return functools.partial(train_step, objective=objective, txs=txs,
+                           lr_schedule=ts.learning_rate_schedule(config),
+                           axis_name=axis_name)
+
+
 def make_train_step(config, nets, txs):
-  """The jitted, state-donating train step for `config.model`."""
-  objective = functools.partial(objectives.get(config.model), nets=nets, config=config)
-  step = functools.partial(train_step, objective=objective, txs=txs,
-                           lr_schedule=ts.learning_rate_schedule(config))
-  return jax.jit(step, donate_argnums=0)
+  """The jitted, state-donating train step for `config.model` on one device."""
+  return jax.jit(step_fn(config, nets, txs), donate_argnums=0)
+
+
+def make_parallel_train_step(config, nets, txs):
+  """The same step, data-parallel over the local devices with pmap (axis AXIS).
+
+  `nets` must be built with `networks.build(config, axis_name=AXIS)`. Takes a state
+  replicated over devices and a batch [n_devices, B / n_devices, ...]; the state is
+  donated. One device is the case n = 1.
+  """
+  return jax.pmap(step_fn(config, nets, txs, AXIS), axis_name=AXIS, donate_argnums=0)

@@ -13,6 +13,7 @@ import numpy as np
 from vaegan_jax import checkpointing
 from vaegan_jax import input_pipeline
 from vaegan_jax import networks
+from vaegan_jax import parallel
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
 from vaegan_jax import train_step as tstep
@@ -29,6 +30,11 @@ def _check_finite(metrics: dict, step: int) -> None:
       raise TrainingDiverged(
           f'{name} = {value} at step {step}: training stopped, the last good checkpoint '
           'is kept (lower --config.learning_rate or set --config.grad_clip_norm)')
+
+
+def _first(metrics: dict) -> dict:
+  """Device 0's values of replicated metrics, on the host (all devices agree)."""
+  return {k: v[0] for k, v in jax.device_get(metrics).items()}
 
 
 def _eta(seconds: float) -> str:
@@ -85,15 +91,19 @@ def _summary_writer(workdir):
 def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=True):
   """Trains `config.model` for `config.num_train_steps` steps in `workdir`.
 
-  Resumes from the latest checkpoint in `workdir` if there is one. Returns the final
-  TrainState.
+  Resumes from the latest checkpoint in `workdir` if there is one. Data-parallel over
+  all devices (see vaegan_jax/parallel.py). Returns the final TrainState (host copy).
   """
   validation.validate(config)
+  parallel.maybe_initialize_distributed(config)
+  n_local, per_device = parallel.check_batch(config)
   ds = input_pipeline.load(config)
   validation.validate(config, ds.num_examples)
+  lead = jax.process_index() == 0  # process 0 alone logs and writes images and config
 
   def log(msg):
-    print(msg, file=out, flush=True)
+    if lead:
+      print(msg, file=out, flush=True)
 
   nets = networks.build(config)
   txs = ts.make_optimizers(config, nets.roles())
@@ -102,17 +112,23 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
   if mngr.latest_step() is not None:
     state = checkpointing.restore(mngr, state)
     log(f'resumed from {mngr.directory} at step {int(state.step)}')
-  checkpointing.save_config(config, workdir)
+  if lead:
+    checkpointing.save_config(config, workdir)
   start = int(state.step)
   total = int(config.num_train_steps)
   n_params = {r: sum(x.size for x in jax.tree.leaves(p)) for r, p in state.params.items()}
   log(f'{config.model} on {config.dataset} ({ds.num_examples} examples, '
       f'{config.image_size}x{config.image_size}x{config.channels}); parameters ' +
       ', '.join(f'{r} {n:,}' for r, n in n_params.items()) + f'; workdir {workdir}')
+  log(f'{jax.device_count()} {jax.devices()[0].platform} devices ({jax.process_count()} '
+      f'processes x {n_local}), {per_device} examples per device')
 
-  step_fn = tstep.make_train_step(config, nets, txs)
-  tb = _summary_writer(workdir) if write_summaries else None
-  images = _ImageWriter(config, nets, ds, workdir, tb)
+  step_fn = tstep.make_parallel_train_step(
+      config, networks.build(config, axis_name=tstep.AXIS), txs)
+  tb = _summary_writer(workdir) if write_summaries and lead else None
+  images = _ImageWriter(config, nets, ds, workdir, tb) if lead else None
+  pstate = parallel.replicate(state)
+  del state
   batches = input_pipeline.iterate(ds, config.batch_size, config.seed, start,
                                    process_index=jax.process_index(),
                                    process_count=jax.process_count(),
@@ -129,17 +145,17 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
   window, t0, t_start = [], time.time(), time.time()
   try:
     for step in range(start + 1, total + 1):
-      state, metrics = step_fn(state, next(batches))
+      pstate, metrics = step_fn(pstate, parallel.split(next(batches), n_local))
       if step == start + 1:
         log(f'compiled and ran the first step in {time.time() - t_start:.1f} s')
         t0 = time.time()
       if pending is not None:
-        window.append(jax.device_get(pending[1]))
+        window.append(_first(pending[1]))
         _check_finite(window[-1], pending[0])
       pending = (step, metrics)
       last = step == total
       if step % config.log_every == 0 or step % config.checkpoint_every == 0 or last:
-        window.append(jax.device_get(metrics))
+        window.append(_first(metrics))
         _check_finite(window[-1], step)
         pending = None
       if step % config.log_every == 0 or last:
@@ -150,17 +166,18 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
             (f' | skipped {len(ds.corrupt)} corrupt images' if ds.corrupt else ''))
         write_scalars(means, step)
         window, t0 = [], now
-      if (config.image_every and step % config.image_every == 0) or last:
-        path = images.write(state, step)
+      if lead and ((config.image_every and step % config.image_every == 0) or last):
+        path = images.write(parallel.unreplicate(pstate), step)
         if last:
           log(f'samples: {path}')
       if step % config.checkpoint_every == 0 or last:
-        checkpointing.save(mngr, state)
+        checkpointing.save(mngr, parallel.unreplicate(pstate))
         last_saved = step
   except KeyboardInterrupt:
+    state = parallel.unreplicate(pstate)
     if int(state.step) > last_saved:
       if pending is not None:  # never save a state whose losses were not checked
-        _check_finite(jax.device_get(pending[1]), pending[0])
+        _check_finite(_first(pending[1]), pending[0])
       checkpointing.save(mngr, state)
       log(f'interrupted: saved step {int(state.step)}; re-run the command to resume')
     raise
@@ -171,4 +188,4 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
       tb.close()
   if start >= total:
     log(f'nothing to do: the checkpoint is at step {start} >= num_train_steps={total}')
-  return state
+  return parallel.unreplicate(pstate)
