@@ -100,6 +100,14 @@ def _crop_box(h: int, w: int, crop: str, size: int):
   raise DataError(f'unknown crop {crop!r}; use one of {", ".join(CROPS)}')
 
 
+def preprocess_flip(x: np.ndarray, rng: np.random.Generator, flip: bool) -> np.ndarray:
+  """Random horizontal flip of already preprocessed float images [n, H, W, C]."""
+  if not flip:
+    return x
+  mirrored = rng.random(x.shape[0]) < 0.5
+  return np.where(mirrored[:, None, None, None], x[:, :, ::-1], x)
+
+
 def preprocess(images: Sequence[np.ndarray], rng: np.random.Generator | None, *,
                size: int, channels: int, crop: str, flip: bool) -> np.ndarray:
   """uint8 images (any size, gray or colour) -> float32 [n, size, size, channels] in [-1, 1].
@@ -120,16 +128,10 @@ def preprocess(images: Sequence[np.ndarray], rng: np.random.Generator | None, *,
       pil = pil.resize((size, size), Image.BILINEAR)
     a = np.asarray(pil, np.float32)
     out[i] = a.reshape(size, size, channels)
-  out = out / 127.5 - 1.0
-  if flip:
-    mirrored = rng.random(len(images)) < 0.5
-    out[mirrored] = out[mirrored, :, ::-1]
-  return out
+  return preprocess_flip(out / 127.5 - 1.0, rng, flip)
 
 
 def _preprocessor(config) -> Callable[[list, np.random.Generator], np.ndarray]:
-  if config.crop not in CROPS:
-    raise DataError(f'unknown --config.crop={config.crop!r}; use one of {", ".join(CROPS)}')
   return lambda images, rng: preprocess(images, rng, size=config.image_size,
                                         channels=config.channels, crop=config.crop,
                                         flip=config.random_flip)
@@ -151,14 +153,6 @@ def digits(config) -> Dataset:
       preprocess=lambda x, rng: preprocess_flip(np.asarray(x), rng, flip),
       read_labels=lambda idx: data.target[idx, None].astype(np.int8),
       label_names=('digit',))
-
-
-def preprocess_flip(x: np.ndarray, rng: np.random.Generator, flip: bool) -> np.ndarray:
-  """Random horizontal flip of already preprocessed float images [n, H, W, C]."""
-  if not flip:
-    return x
-  mirrored = rng.random(x.shape[0]) < 0.5
-  return np.where(mirrored[:, None, None, None], x[:, :, ::-1], x)
 
 
 # ---------------------------------------------------------------------------- folders

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from vaegan_jax import input_pipeline
+
 
 class ConfigError(ValueError):
   """The config is invalid; the message names the field and a valid value."""
@@ -52,9 +54,9 @@ def validate(config, num_examples: int | None = None) -> None:
     raise ConfigError(f'--config.val_fraction must be in [0, 1) (got {config.val_fraction})')
   if config.data_workers < 1:
     raise ConfigError(f'--config.data_workers must be >= 1 (got {config.data_workers})')
-  if config.crop not in ('celeba', 'center108', 'center_square', 'none'):
-    raise ConfigError("--config.crop must be 'celeba', 'center108', 'center_square' or "
-                      f"'none' (got {config.crop!r})")
+  if config.crop not in input_pipeline.CROPS:
+    raise ConfigError(f'--config.crop must be one of {", ".join(input_pipeline.CROPS)} '
+                      f'(got {config.crop!r})')
   if config.dis_batch_norm not in ('joint', 'per_source'):
     raise ConfigError("--config.dis_batch_norm must be 'joint' or 'per_source' "
                       f'(got {config.dis_batch_norm!r})')
