@@ -9,7 +9,7 @@ import ml_collections
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
-  c.model = 'vaegan'  # Objective to train: see vaegan_jax.objectives.OBJECTIVES.
+  c.model = 'vaegan'  # 'vaegan', 'vae', 'dcgan', 'wgan' or 'aae' (objectives.MODELS).
   c.seed = 0  # Seeds parameters, the per-step keys, the data order and the fixed z.
 
   # Data.
@@ -37,6 +37,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.dis_feature_layer = 3  # l: 1-based conv whose pre-BN output is Dis_l.
   c.bn_momentum = 0.9  # running = momentum * running + (1 - momentum) * batch.
   c.dis_batch_norm = 'joint'  # Dis BatchNorm over [x; x_rec; x_p] ('joint') or per group.
+  c.dis_leak = 0.0  # Negative slope of the discriminator's leaky ReLUs (0 = ReLU).
+  c.latent_dis_widths = (256, 256)  # aae: hidden widths of the discriminator on codes.
+  c.init = 'default'  # Weights: 'default' (flax LeCun normal) or 'dcgan' (N(0, 0.02)).
 
   # Objective (SPEC 2-4). Decoder loss = llike_weight * L_llike + gan_weight * L_gen.
   c.decoder_llike_weight = 1.0  # gamma (paper) or w (authors: 1e-6, with gan 1 - w).
@@ -48,13 +51,24 @@ def get_config() -> ml_collections.ConfigDict:
   c.use_equilibrium = True  # Authors' rule: skip the update of the side that is winning.
   c.equilibrium = 0.68
   c.margin = 0.35
+  c.prior_scale = 1.0  # z_p ~ N(0, prior_scale^2 I) (1 for models with a KL term).
 
-  # Optimisation (SPEC 6): one RMSProp per role.
-  c.batch_size = 64
+  # Other models (vae, dcgan, wgan, aae). Pixel likelihood of vae and aae reconstructions:
+  c.pixel_likelihood = 'bernoulli'  # 'bernoulli' (BCE) or 'gaussian' (squared error).
+  c.pixel_sigma = 1.0  # 'gaussian': standard deviation of the pixel noise.
+  c.aae_adversarial_weight = 1.0  # aae: weight of the encoder's generator loss.
+  c.critic_steps = 0  # Discriminator updates per step before the others; 0 = together.
+  c.dis_weight_clip = 0.0  # Clip discriminator params to [-c, c] after updates (WGAN).
+
+  # Optimisation (SPEC 6): one optimizer per role.
+  c.batch_size = 64  # Per update; a step with critic_steps = k >= 1 reads k batches.
   c.num_train_steps = 3000
+  c.optimizer = 'rmsprop'  # 'rmsprop' (SPEC 6, WGAN) or 'adam' (DCGAN).
   c.learning_rate = 3e-4
   c.rmsprop_decay = 0.9
   c.rmsprop_eps = 1e-8
+  c.adam_b1 = 0.9
+  c.adam_b2 = 0.999
   c.lr_schedule = 'constant'  # 'constant', 'linear' or 'cosine' decay over the run.
   c.lr_end_factor = 0.0  # Final lr / initial lr for 'linear' and 'cosine'.
   c.weight_decay = 0.0  # Decoupled weight decay (authors' code 1e-5).

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from vaegan_jax import networks
+from vaegan_jax import objectives
 
 _TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -93,7 +94,7 @@ def test_network_parameter_tree_unchanged():
   """Parameter names and shapes are those of the plain flax layers (checkpoints)."""
   from configs import default  # pylint: disable=g-import-not-at-top
   config = default.get_config()
-  nets = networks.build(config)
+  nets = objectives.build_networks(config)
   params, stats = networks.init_variables(nets, jax.random.PRNGKey(0), config)
   assert sorted(params['discriminator']) == [
       'BatchNorm_0', 'BatchNorm_1', 'BatchNorm_2', 'Conv_0', 'Conv_1', 'Conv_2',
@@ -109,9 +110,8 @@ def test_network_parameter_tree_unchanged():
 def test_whole_objective_equals_reference_layers():
   """The VAE-GAN losses and every role's gradient match the plain flax layers."""
   from configs import default  # pylint: disable=g-import-not-at-top
-  from vaegan_jax import objectives  # pylint: disable=g-import-not-at-top
   config = default.get_config()
-  nets = networks.build(config)
+  nets = objectives.build_networks(config)
   ref_nets = networks.Networks(**{r: getattr(nets, r).clone(reference_layers=True)
                                   for r in nets.roles()})
   params, stats = networks.init_variables(nets, jax.random.PRNGKey(0), config)

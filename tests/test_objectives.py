@@ -19,7 +19,7 @@ from vaegan_jax import train_step as tstep
 def _setup(**overrides):
   config = tiny.get_config()
   config.update(overrides)
-  nets = networks.build(config)
+  nets = objectives.build_networks(config)
   txs = ts.make_optimizers(config, nets.roles())
   state = ts.create(config, nets, txs)
   ds = input_pipeline.load(config)

@@ -23,7 +23,7 @@ _EIGHT_VS_ONE = textwrap.dedent('''
     assert jax.local_device_count() == 8
     config = tiny.get_config()
     config.batch_size = 16
-    nets = networks.build(config)
+    nets = objectives.build_networks(config)
     txs = ts.make_optimizers(config, nets.roles())
     state = ts.create(config, nets, txs)
     batch = input_pipeline.batch_for_step(input_pipeline.load(config), 16, 0, 0)
@@ -36,7 +36,7 @@ _EIGHT_VS_ONE = textwrap.dedent('''
     s1, m1 = tstep.make_train_step(config, nets, txs)(jax.tree.map(jnp.copy, state), batch)
 
     # Eight devices: pmap, 2 examples each.
-    pnets = networks.build(config, axis_name=tstep.AXIS)
+    pnets = objectives.build_networks(config, axis_name=tstep.AXIS)
     obj8 = tstep.step_fn(config, pnets, txs, tstep.AXIS).keywords['objective']
     pbatch = parallel.split(batch, 8)
     pstate = parallel.replicate(state)

@@ -17,6 +17,7 @@ import pytest
 from configs import tiny
 from vaegan_jax import input_pipeline
 from vaegan_jax import networks
+from vaegan_jax import objectives
 from vaegan_jax import sample_cli
 from vaegan_jax import sampling
 from vaegan_jax import trainer
@@ -41,7 +42,7 @@ def run(tmp_path_factory):
   state = trainer.train_and_evaluate(config, workdir, out=io.StringIO(),
                                      write_summaries=False)
   return types.SimpleNamespace(workdir=workdir, config=config, state=state,
-                               nets=networks.build(config))
+                               nets=objectives.build_networks(config))
 
 
 def _png_size(n_tiles, cols):

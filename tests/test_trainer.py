@@ -62,8 +62,8 @@ def test_nan_stops_with_step_and_term_and_keeps_last_good_checkpoint(tmp_path, m
   mngr = checkpointing.manager(str(tmp_path))
   assert mngr.all_steps() == [2]
   config = tiny.get_config()
-  from vaegan_jax import networks, train_state as ts  # pylint: disable=g-import-not-at-top
-  nets = networks.build(config)
+  from vaegan_jax import objectives, train_state as ts  # pylint: disable=g-import-not-at-top
+  nets = objectives.build_networks(config)
   state = ts.create(config, nets, ts.make_optimizers(config, nets.roles()))
   restored = checkpointing.restore(mngr, state)
   assert int(restored.step) == 2
@@ -77,7 +77,8 @@ def _cli(*args, timeout=240):
 
 @pytest.mark.parametrize('flag,message', [
     ('--config.batch_size=-1', 'batch_size must be positive'),
-    ('--config.batch_size=5000', 'larger than the 1797 training examples'),
+    ('--config.batch_size=5000', "a step reads 5000 examples"),
+    ('--config.model=gan', 'model must be one of vaegan, vae, dcgan, wgan, aae'),
     ('--config.num_train_steps=-3', 'num_train_steps must be >= 0'),
     ('--config.image_size=18', 'not divisible'),
 ])

@@ -100,8 +100,11 @@ def matmul_peak_flops_per_s(n: int = 2048, repeats: int = 10) -> float:
 
 
 def synthetic_batch(config, key: jax.Array) -> dict[str, jax.Array]:
-  """{'image': float32 [B, H, W, C] uniform in [-1, 1]} with B, H = W, C from config."""
-  shape = (config.batch_size, config.image_size, config.image_size, config.channels)
+  """{'image': float32 [B, H, W, C] uniform in [-1, 1]}: H = W, C from config, and B the
+  examples one step reads (batch_size, times critic_steps if >= 1)."""
+  from vaegan_jax import train_step as tstep  # pylint: disable=g-import-not-at-top
+  shape = (tstep.examples_per_step(config), config.image_size, config.image_size,
+           config.channels)
   return {'image': jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0)}
 
 
@@ -117,9 +120,10 @@ def useful_flops(config, state, batch) -> float:
     XLA's cost-analysis FLOPs of that step (compiled, not run).
   """
   from vaegan_jax import networks  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import objectives  # pylint: disable=g-import-not-at-top
   from vaegan_jax import train_state as ts  # pylint: disable=g-import-not-at-top
   from vaegan_jax import train_step as tstep  # pylint: disable=g-import-not-at-top
-  nets = networks.build(config, axis_name=tstep.AXIS)
+  nets = objectives.build_networks(config, axis_name=tstep.AXIS)
   ref = networks.Networks(**{r: getattr(nets, r).clone(reference_layers=True)
                              for r in nets.roles()})
   txs = ts.make_optimizers(config, ref.roles())
@@ -144,7 +148,7 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
   Returns:
     Dict with step_s, compile_s, flops, flops_per_s, matmul_peak_flops_per_s.
   """
-  from vaegan_jax import networks  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import objectives  # pylint: disable=g-import-not-at-top
   from vaegan_jax import parallel  # pylint: disable=g-import-not-at-top
   from vaegan_jax import train_state as ts  # pylint: disable=g-import-not-at-top
   from vaegan_jax import train_step as tstep  # pylint: disable=g-import-not-at-top
@@ -156,7 +160,7 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
   log(f'devices: {len(devices)} x {devices[0].device_kind} ({devices[0].platform}), '
       f'{os.cpu_count()} CPUs; jax {jax.__version__}; '
       f'XLA_FLAGS={os.environ.get("XLA_FLAGS", "")!r}')
-  nets = networks.build(config)
+  nets = objectives.build_networks(config)
   txs = ts.make_optimizers(config, nets.roles())
   state = ts.create(config, nets, txs)
   batch = synthetic_batch(config, jax.random.PRNGKey(config.seed + 1))
@@ -168,7 +172,7 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
   # The trainer's path: pmap over every local device (n = 1 on one device).
   n_dev, per_device = parallel.check_batch(config)
   step_fn = tstep.make_parallel_train_step(
-      config, networks.build(config, axis_name=tstep.AXIS), txs)
+      config, objectives.build_networks(config, axis_name=tstep.AXIS), txs)
   state = parallel.replicate(state)
   batch = parallel.split(jax.device_get(batch), n_dev)
   t = time.perf_counter()
@@ -205,8 +209,8 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
   }
   log(f'compile {compile_s:.2f} s; step median {step_s * 1e3:.1f} ms '
       f'(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}, {len(times)} steps); '
-      f'{config.batch_size / step_s:.1f} images/s on {n_dev} device(s) = '
-      f'{config.batch_size / step_s / n_dev:.1f} images/s per device '
+      f'{len(batch["image"][0]) * n_dev / step_s:.1f} images/s on {n_dev} device(s) = '
+      f'{len(batch["image"][0]) / step_s:.1f} images/s per device '
       f'({per_device} examples each)')
   log(f'{flops / 1e9:.3f} GFLOP/step (XLA cost analysis) -> '
       f'{flops / step_s / 1e9:.1f} GFLOP/s = {100 * flops / step_s / peak:.1f}% of '

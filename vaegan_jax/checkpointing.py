@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 
@@ -49,12 +50,29 @@ def save_config(config, workdir: str) -> None:
     f.write(config.to_json(indent=2))
 
 
+def _default_config() -> dict:
+  """configs/default.py of this checkout as a dict ({} if it is not beside the package)."""
+  path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      'configs', 'default.py')
+  if not os.path.exists(path):
+    return {}
+  spec = importlib.util.spec_from_file_location('_vaegan_default_config', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config().to_dict()
+
+
 def load_config(workdir: str) -> ml_collections.ConfigDict:
-  """The config a run in `workdir` was trained with (lists come back as tuples)."""
+  """The config a run in `workdir` was trained with (lists come back as tuples).
+
+  Fields added to configs/default.py after the run was saved take their default values,
+  which keep the behaviour of the code the run was trained with.
+  """
   path = os.path.join(workdir, CONFIG_FILE)
   if not os.path.exists(path):
     raise CheckpointError(f'no {CONFIG_FILE} in {workdir}: is it a train.py workdir?')
   with open(path) as f:
     d = json.load(f)
+  d = {**_default_config(), **d}
   d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
   return ml_collections.ConfigDict(d)

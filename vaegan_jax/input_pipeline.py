@@ -137,13 +137,35 @@ def _preprocessor(config) -> Callable[[list, np.random.Generator], np.ndarray]:
                                         flip=config.random_flip)
 
 
+def holdout_split(n: int, config) -> np.ndarray:
+  """Sorted indices of config.split among n examples without an official partition.
+
+  A seeded (config.seed) round(n * val_fraction) examples are held out: 'validation'
+  and 'test' both name them, 'train' the rest.
+  """
+  order = np.random.default_rng([config.seed, 7]).permutation(n)
+  n_val = int(round(n * config.val_fraction))
+  return np.sort(order[:n_val] if config.split != 'train' else order[n_val:])
+
+
 def digits(config) -> Dataset:
-  """scikit-learn's 1,797 8x8 handwritten digits (shipped in the package), upscaled."""
+  """scikit-learn's 1,797 8x8 handwritten digits (shipped in the package), upscaled.
+
+  All of them by default; with --config.val_fraction > 0 a seeded fraction is held out
+  (--config.split=validation reads it, 'train' the rest).
+  """
   from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
   if config.channels != 1:
     raise DataError(f'digits are grayscale: set --config.channels=1 (got {config.channels})')
   data = load_digits()
-  raw = (data.images * (255.0 / 16.0)).round().astype(np.uint8)
+  keep = np.arange(len(data.images))
+  if config.split != 'train' or config.val_fraction > 0:
+    keep = holdout_split(len(data.images), config)
+  if not len(keep):
+    raise DataError(f'the {config.split!r} split of digits is empty: set '
+                    '--config.val_fraction > 0 to hold examples out')
+  targets = data.target[keep]
+  raw = (data.images[keep] * (255.0 / 16.0)).round().astype(np.uint8)
   images = preprocess(raw, None, size=config.image_size, channels=1, crop='none',
                       flip=False)
   flip = config.random_flip
@@ -151,7 +173,7 @@ def digits(config) -> Dataset:
       num_examples=len(images),
       read=lambda idx: images[idx],
       preprocess=lambda x, rng: preprocess_flip(np.asarray(x), rng, flip),
-      read_labels=lambda idx: data.target[idx, None].astype(np.int8),
+      read_labels=lambda idx: targets[idx, None].astype(np.int8),
       label_names=('digit',))
 
 
@@ -244,10 +266,7 @@ def folder(config) -> Dataset:
     part = _parse_partition(partition_text)
     names = [n for n in names if part.get(os.path.basename(n), 0) == split]
   elif config.split != 'train' or config.val_fraction > 0:
-    order = np.random.default_rng([config.seed, 7]).permutation(len(names))
-    n_val = int(round(len(names) * config.val_fraction))
-    chosen = order[:n_val] if config.split != 'train' else order[n_val:]
-    names = [names[i] for i in sorted(chosen)]
+    names = [names[i] for i in holdout_split(len(names), config)]
   if not names:
     raise DataError(f'the {config.split!r} split of {path} is empty')
 

@@ -61,3 +61,32 @@ def equilibrium_updates(real_cost: jax.Array, fake_cost: jax.Array, *,
   dec_losing = (real_cost > equilibrium + margin) | (fake_cost > equilibrium + margin)
   both_skipped = dis_winning & dec_losing
   return (~dis_winning) | both_skipped, (~dec_losing) | both_skipped
+
+
+def bernoulli_nll(logits: jax.Array, target: jax.Array) -> jax.Array:
+  """-log p(target | Bernoulli(sigmoid(logits))), summed over all but the batch axis.
+
+  target in [0, 1] (grey levels are soft targets: binary cross-entropy). The target
+  gets no gradient. [B, ...] x [B, ...] -> [B].
+  """
+  target = jax.lax.stop_gradient(target)
+  nll = jax.nn.softplus(logits) - target * logits
+  return jnp.sum(nll, axis=tuple(range(1, logits.ndim)))
+
+
+def pixel_nll(activation: jax.Array, x: jax.Array, kind: str, sigma: float) -> jax.Array:
+  """The pixel-wise reconstruction loss of a decoder output tanh(activation), per example.
+
+  Args:
+    activation: the decoder's pre-tanh output a [B, H, W, C] (Decoder(logits=True)).
+    x: the data [B, H, W, C] in [-1, 1].
+    kind: 'bernoulli': pixel (x + 1) / 2 ~ Bernoulli(sigmoid(2a)), whose mean is
+      (tanh(a) + 1) / 2, the decoded image mapped to [0, 1]; 'gaussian':
+      x ~ N(tanh(a), sigma^2 I), constant dropped: sum((tanh(a) - x)^2) / (2 sigma^2).
+    sigma: the Gaussian's standard deviation (unused for 'bernoulli').
+  """
+  if kind == 'bernoulli':
+    return bernoulli_nll(2.0 * activation, (x + 1.0) / 2.0)
+  if kind == 'gaussian':
+    return gaussian_feature_nll(jnp.tanh(activation) / sigma, x / sigma)
+  raise ValueError(f"unknown pixel likelihood {kind!r}; use 'bernoulli' or 'gaussian'")

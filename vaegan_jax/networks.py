@@ -281,13 +281,14 @@ class BatchNorm(nn.Module):
   momentum: float = 0.99
   epsilon: float = 1e-5
   axis_name: str | None = None  # pmap axis: statistics over the global batch (sync BN)
+  scale_init: Any = nn.initializers.ones
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     c = x.shape[-1]
     ra_mean = self.variable('batch_stats', 'mean', lambda: jnp.zeros((c,), jnp.float32))
     ra_var = self.variable('batch_stats', 'var', lambda: jnp.ones((c,), jnp.float32))
-    scale = self.param('scale', nn.initializers.ones, (c,), jnp.float32)
+    scale = self.param('scale', self.scale_init, (c,), jnp.float32)
     bias = self.param('bias', nn.initializers.zeros, (c,), jnp.float32)
     x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
     if self.use_running_average:
@@ -309,33 +310,63 @@ class BatchNorm(nn.Module):
     return y
 
 
+INITS = ('default', 'dcgan')
+
+
+def _dcgan_scale_init(key, shape, dtype=jnp.float32):
+  return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
+
+
+def _kernel_init(init: str):
+  """Conv and dense weights: flax's LeCun normal, or DCGAN's N(0, 0.02) (seed 004)."""
+  if init not in INITS:
+    raise ValueError(f"unknown init {init!r}; use 'default' or 'dcgan'")
+  return nn.initializers.normal(0.02) if init == 'dcgan' else nn.initializers.lecun_normal()
+
+
 def _bn(momentum: float, train: bool, reference: bool = False,
-        axis_name: str | None = None) -> nn.Module:
+        axis_name: str | None = None, init: str = 'default') -> nn.Module:
+  """BatchNorm; with init 'dcgan' its scale starts at N(1, 0.02) (biases are always 0)."""
   cls = nn.BatchNorm if reference else BatchNorm
+  scale_init = _dcgan_scale_init if init == 'dcgan' else nn.initializers.ones
   return cls(use_running_average=not train, momentum=momentum, epsilon=1e-5,
-             axis_name=axis_name)
+             axis_name=axis_name, scale_init=scale_init)
 
 
 def _conv(features: int, k: int, s: int, use_bias: bool, name: str,
-          reference: bool) -> nn.Module:
+          reference: bool, init: str = 'default') -> nn.Module:
   if reference:
     return nn.Conv(features, (k, k), strides=(s, s), padding='SAME', use_bias=use_bias,
-                   name=name)
-  return Conv(features, k, strides=s, use_bias=use_bias, name=name)
+                   kernel_init=_kernel_init(init), name=name)
+  return Conv(features, k, strides=s, use_bias=use_bias, kernel_init=_kernel_init(init),
+              name=name)
 
 
-def _up_conv(features: int, k: int, name: str, reference: bool) -> nn.Module:
+def _up_conv(features: int, k: int, name: str, reference: bool,
+             init: str = 'default') -> nn.Module:
   if reference:
     return nn.ConvTranspose(features, (k, k), strides=(2, 2), padding='SAME',
-                            use_bias=False, name=name)
-  return UpConv(features, k, use_bias=False, name=name)
+                            use_bias=False, kernel_init=_kernel_init(init), name=name)
+  return UpConv(features, k, use_bias=False, kernel_init=_kernel_init(init), name=name)
+
+
+def _dense(features: int, init: str, name: str | None = None,
+           use_bias: bool = True) -> nn.Module:
+  return nn.Dense(features, use_bias=use_bias, kernel_init=_kernel_init(init), name=name)
+
+
+def _activation(leak: float):
+  """ReLU, or leaky ReLU with negative slope `leak` (DCGAN's discriminators use 0.2)."""
+  return nn.relu if leak == 0 else functools.partial(nn.leaky_relu, negative_slope=leak)
 
 
 class Encoder(nn.Module):
   """x [B, H, W, C] -> (mu, logvar), each [B, latent_dim].
 
-  `reference_layers` swaps in the plain flax layers (same variables, same function,
-  slower on XLA:CPU); the benchmark uses it to count FLOPs without structural zeros.
+  With `stochastic=False` (the adversarial autoencoder's deterministic encoder) there
+  is no logvar head and the result is (z, None). `reference_layers` swaps in the plain
+  flax layers (same variables, same function, slower on XLA:CPU); the benchmark uses it
+  to count FLOPs without structural zeros. `weight_init` is 'default' or 'dcgan'.
   """
 
   widths: Sequence[int]
@@ -345,23 +376,31 @@ class Encoder(nn.Module):
   bn_momentum: float = 0.9
   reference_layers: bool = False
   bn_axis_name: str | None = None
+  weight_init: str = 'default'
+  stochastic: bool = True
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True):
-    ref = self.reference_layers
+    ref, init = self.reference_layers, self.weight_init
+    bn = functools.partial(_bn, self.bn_momentum, train, ref, self.bn_axis_name, init)
     for i, w in enumerate(self.widths):
-      x = _conv(w, self.kernel_size, 2, False, f'Conv_{i}', ref)(x)
-      x = nn.relu(_bn(self.bn_momentum, train, ref, self.bn_axis_name)(x))
+      x = _conv(w, self.kernel_size, 2, False, f'Conv_{i}', ref, init)(x)
+      x = nn.relu(bn()(x))
     x = x.reshape(x.shape[0], -1)
-    x = nn.Dense(self.dense, use_bias=False)(x)
-    x = nn.relu(_bn(self.bn_momentum, train, ref, self.bn_axis_name)(x))
-    mu = nn.Dense(self.latent_dim, name='mu')(x)
-    logvar = nn.Dense(self.latent_dim, name='logvar')(x)
-    return mu, logvar
+    x = _dense(self.dense, init, use_bias=False)(x)
+    x = nn.relu(bn()(x))
+    mu = _dense(self.latent_dim, init, 'mu')(x)
+    if not self.stochastic:
+      return mu, None
+    return mu, _dense(self.latent_dim, init, 'logvar')(x)
 
 
 class Decoder(nn.Module):
-  """z [B, latent_dim] -> images [B, H, W, C] in (-1, 1). See Encoder: reference_layers.
+  """z [B, latent_dim] -> images [B, H, W, C] in (-1, 1), the tanh of an activation a.
+
+  With `logits=True` the call returns a itself: the Bernoulli mean of a pixel is
+  (tanh(a) + 1) / 2 = sigmoid(2a), so 2a are its logits (the VAE's Bernoulli
+  likelihood). Also the GANs' generator. See Encoder: reference_layers, weight_init.
   """
 
   image_size: int
@@ -372,26 +411,30 @@ class Decoder(nn.Module):
   bn_momentum: float = 0.9
   reference_layers: bool = False
   bn_axis_name: str | None = None
+  weight_init: str = 'default'
 
   @nn.compact
-  def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
-    ref = self.reference_layers
+  def __call__(self, z: jax.Array, train: bool = True, logits: bool = False) -> jax.Array:
+    ref, init = self.reference_layers, self.weight_init
+    bn = functools.partial(_bn, self.bn_momentum, train, ref, self.bn_axis_name, init)
     s = self.image_size // 2 ** len(self.widths)
-    x = nn.Dense(s * s * self.dense_channels, use_bias=False)(z)
-    x = nn.relu(_bn(self.bn_momentum, train, ref, self.bn_axis_name)(x))
+    x = _dense(s * s * self.dense_channels, init, use_bias=False)(z)
+    x = nn.relu(bn()(x))
     x = x.reshape(z.shape[0], s, s, self.dense_channels)
     for i, w in enumerate(self.widths):
-      x = _up_conv(w, self.kernel_size, f'UpConv_{i}', ref)(x)
-      x = nn.relu(_bn(self.bn_momentum, train, ref, self.bn_axis_name)(x))
-    return jnp.tanh(_conv(self.channels, self.kernel_size, 1, True, 'Conv_0', ref)(x))
+      x = _up_conv(w, self.kernel_size, f'UpConv_{i}', ref, init)(x)
+      x = nn.relu(bn()(x))
+    a = _conv(self.channels, self.kernel_size, 1, True, 'Conv_0', ref, init)(x)
+    return a if logits else jnp.tanh(a)
 
 
 class Discriminator(nn.Module):
   """x [B, H, W, C] -> (logit [B], Dis_l(x) [B, F]).
 
   Dis_l is the output of conv number `feature_layer` (1-based) before its BatchNorm.
-  The first conv has no BatchNorm (SPEC 5), so it keeps its bias. See Encoder:
-  reference_layers.
+  The first conv has no BatchNorm (SPEC 5), so it keeps its bias. The logit is a raw
+  score: GANs read it through a sigmoid (in the loss), WGAN's critic uses it as is.
+  `leak` > 0 makes the activations leaky ReLUs. See Encoder: reference_layers, weight_init.
   """
 
   widths: Sequence[int]
@@ -402,23 +445,49 @@ class Discriminator(nn.Module):
   bn_momentum: float = 0.9
   reference_layers: bool = False
   bn_axis_name: str | None = None
+  weight_init: str = 'default'
+  leak: float = 0.0
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True):
-    ref = self.reference_layers
+    ref, init, act = self.reference_layers, self.weight_init, _activation(self.leak)
+    bn = functools.partial(_bn, self.bn_momentum, train, ref, self.bn_axis_name, init)
     features = None
     for i, (w, s) in enumerate(zip(self.widths, self.strides)):
-      x = _conv(w, self.kernel_size, s, i == 0, f'Conv_{i}', ref)(x)
+      x = _conv(w, self.kernel_size, s, i == 0, f'Conv_{i}', ref, init)(x)
       if i + 1 == self.feature_layer:
         features = x.reshape(x.shape[0], -1)
       if i > 0:
-        x = _bn(self.bn_momentum, train, ref, self.bn_axis_name)(x)
-      x = nn.relu(x)
+        x = bn()(x)
+      x = act(x)
     x = x.reshape(x.shape[0], -1)
-    x = nn.Dense(self.dense, use_bias=False)(x)
-    x = nn.relu(_bn(self.bn_momentum, train, ref, self.bn_axis_name)(x))
-    logit = nn.Dense(1, name='logit')(x)[:, 0]
+    x = _dense(self.dense, init, use_bias=False)(x)
+    x = act(bn()(x))
+    logit = _dense(1, init, 'logit')(x)[:, 0]
     return logit, features
+
+
+class LatentDiscriminator(nn.Module):
+  """z [B, latent_dim] -> (logit [B], last hidden layer [B, widths[-1]]).
+
+  The adversarial autoencoder's discriminator on codes (Makhzani et al.): a multilayer
+  perceptron with `widths` hidden units, no normalisation (`reference_layers` and
+  `bn_axis_name` are accepted and unused, so every network builds the same way).
+  """
+
+  widths: Sequence[int]
+  leak: float = 0.0
+  weight_init: str = 'default'
+  reference_layers: bool = False
+  bn_axis_name: str | None = None
+
+  @nn.compact
+  def __call__(self, z: jax.Array, train: bool = True):
+    del train  # no BatchNorm
+    act = _activation(self.leak)
+    for w in self.widths:
+      z = act(_dense(w, self.weight_init)(z))
+    return _dense(1, self.weight_init, 'logit')(z)[:, 0], z
 
 
 @dataclasses.dataclass(frozen=True)
@@ -427,38 +496,58 @@ class Networks:
 
   encoder: Encoder | None = None
   decoder: Decoder | None = None
-  discriminator: Discriminator | None = None
+  discriminator: Discriminator | LatentDiscriminator | None = None
 
   def roles(self) -> tuple[str, ...]:
     return tuple(r for r in ROLES if getattr(self, r) is not None)
 
 
-def build(config, axis_name: str | None = None) -> Networks:
-  """Builds the three networks from a config (see configs/default.py).
+ENCODERS = ('gaussian', 'deterministic', None)
+DISCRIMINATORS = ('image', 'latent', None)
 
-  With `axis_name` (inside pmap), BatchNorm normalises with the statistics of the
-  global batch across devices, so n devices compute what one device would.
+
+def build(config, axis_name: str | None = None, *, encoder: str | None = 'gaussian',
+          discriminator: str | None = 'image') -> Networks:
+  """Builds a model's networks from a config (see configs/default.py).
+
+  Args:
+    config: widths, sizes, `init`, `dis_leak`, ... (configs/default.py).
+    axis_name: inside pmap, BatchNorm normalises with the statistics of the global
+      batch across devices, so n devices compute what one device would.
+    encoder: 'gaussian' (mu, logvar), 'deterministic' (a code) or None.
+    discriminator: 'image' (Discriminator), 'latent' (LatentDiscriminator on codes)
+      or None. The decoder (the GANs' generator) is always built.
+  Each model declares its choice in vaegan_jax.objectives.MODELS;
+  `objectives.build_networks(config)` calls this with it.
   """
-  common = dict(kernel_size=config.kernel_size, bn_momentum=config.bn_momentum,
-                bn_axis_name=axis_name)
-  return Networks(
-      encoder=Encoder(widths=tuple(config.enc_widths), dense=config.enc_dense,
-                      latent_dim=config.latent_dim, **common),
-      decoder=Decoder(image_size=config.image_size, channels=config.channels,
-                      dense_channels=config.dec_dense_channels,
-                      widths=tuple(config.dec_widths), **common),
-      discriminator=Discriminator(widths=tuple(config.dis_widths),
-                                  strides=tuple(config.dis_strides),
-                                  dense=config.dis_dense,
-                                  feature_layer=config.dis_feature_layer, **common),
-  )
+  common = dict(bn_axis_name=axis_name, weight_init=config.init)
+  conv = dict(common, kernel_size=config.kernel_size, bn_momentum=config.bn_momentum)
+  nets = {'decoder': Decoder(image_size=config.image_size, channels=config.channels,
+                             dense_channels=config.dec_dense_channels,
+                             widths=tuple(config.dec_widths), **conv)}
+  if encoder not in ENCODERS or discriminator not in DISCRIMINATORS:
+    raise ValueError(f'unknown encoder {encoder!r} or discriminator {discriminator!r}')
+  if encoder:
+    nets['encoder'] = Encoder(widths=tuple(config.enc_widths), dense=config.enc_dense,
+                              latent_dim=config.latent_dim,
+                              stochastic=encoder == 'gaussian', **conv)
+  if discriminator == 'image':
+    nets['discriminator'] = Discriminator(
+        widths=tuple(config.dis_widths), strides=tuple(config.dis_strides),
+        dense=config.dis_dense, feature_layer=config.dis_feature_layer,
+        leak=config.dis_leak, **conv)
+  elif discriminator == 'latent':
+    nets['discriminator'] = LatentDiscriminator(
+        widths=tuple(config.latent_dis_widths), leak=config.dis_leak, **common)
+  return Networks(**nets)
 
 
 def init_variables(nets: Networks, key: jax.Array, config):
   """Initial (params, batch_stats), each a dict keyed by role."""
   x = jnp.zeros((1, config.image_size, config.image_size, config.channels), jnp.float32)
   z = jnp.zeros((1, config.latent_dim), jnp.float32)
-  inputs = {'encoder': x, 'decoder': z, 'discriminator': x}
+  latent = isinstance(nets.discriminator, LatentDiscriminator)
+  inputs = {'encoder': x, 'decoder': z, 'discriminator': z if latent else x}
   params, batch_stats = {}, {}
   for role, k in zip(nets.roles(), jax.random.split(key, len(nets.roles()))):
     v = getattr(nets, role).init(k, inputs[role], train=False)
@@ -467,10 +556,11 @@ def init_variables(nets: Networks, key: jax.Array, config):
   return params, batch_stats
 
 
-def apply(module: nn.Module, params, batch_stats, x: jax.Array, train: bool):
-  """Runs a module; returns (output, new batch_stats). In eval mode the stats are unchanged."""
+def apply(module: nn.Module, params, batch_stats, x: jax.Array, train: bool, **kwargs):
+  """Runs a module (extra keyword arguments go to its __call__); returns (output, new
+  batch_stats). In eval mode the stats are unchanged."""
   variables = {'params': params, 'batch_stats': batch_stats}
   if not train:
-    return module.apply(variables, x, train=False), batch_stats
-  out, updates = module.apply(variables, x, train=True, mutable=['batch_stats'])
+    return module.apply(variables, x, train=False, **kwargs), batch_stats
+  out, updates = module.apply(variables, x, train=True, mutable=['batch_stats'], **kwargs)
   return out, updates.get('batch_stats', batch_stats)

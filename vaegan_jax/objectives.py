@@ -5,9 +5,17 @@ scalar that role minimises; `aux` holds `batch_stats` (new running statistics, o
 pass per step), `metrics` (scalars to log) and optionally `update` (a bool per role, False
 to skip that role's update this step). The train step differentiates `losses[role]` with
 respect to `params[role]` only, so who-learns-from-what is decided here, in one place.
+
+Roles: 'encoder', 'decoder' (also the GANs' generator) and 'discriminator' (also WGAN's
+critic and the adversarial autoencoder's discriminator on codes). `MODELS` registers each
+objective with the networks it needs; a new model is one function here, one line in
+MODELS and one config file.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -25,6 +33,11 @@ def per_example_normal(key: jax.Array, shape, axis_name: str | None = None) -> j
   offset = jax.lax.axis_index(axis_name) * shape[0] if axis_name else 0
   idx = offset + jnp.arange(shape[0])
   return jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(key, i), shape[1:]))(idx)
+
+
+def prior_sample(key: jax.Array, shape, config, axis_name: str | None = None):
+  """z_p ~ N(0, prior_scale^2 I), per example as in `per_example_normal`."""
+  return config.prior_scale * per_example_normal(key, shape, axis_name)
 
 
 def _mean(x: jax.Array, axis_name: str | None) -> jax.Array:
@@ -69,7 +82,7 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   (mu, logvar), enc_bs = networks.apply(
       nets.encoder, params['encoder'], batch_stats['encoder'], x, train)
   z = mu + jnp.exp(0.5 * logvar) * per_example_normal(eps_key, mu.shape, axis_name)
-  z_p = per_example_normal(prior_key, mu.shape, axis_name)
+  z_p = prior_sample(prior_key, mu.shape, config, axis_name)
   # Decoder and discriminator each see one concatenated batch, so their BatchNorm
   # statistics are those of everything they process in the step.
   x_gen, dec_bs = networks.apply(
@@ -98,11 +111,8 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
       'decoder': config.decoder_llike_weight * l_llike + config.decoder_gan_weight * l_gen,
       'discriminator': l_gan,
   }
-  update = {'encoder': jnp.bool_(True)}
-  if config.use_equilibrium:
-    update['discriminator'], update['decoder'] = L.equilibrium_updates(
-        _mean(real_cost, axis_name), _mean(fake_cost, axis_name),
-        equilibrium=config.equilibrium, margin=config.margin)
+  update = {'encoder': jnp.bool_(True),
+            **_equilibrium(real_cost, fake_cost, config, axis_name)}
   metrics = {
       'loss/prior': l_prior,
       'loss/llike': l_llike,
@@ -124,11 +134,192 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   return losses, aux
 
 
-OBJECTIVES = {'vaegan': vaegan}
+
+def _equilibrium(real_cost, fake_cost, config, axis_name) -> dict:
+  """The authors' equilibrium rule (SPEC 4) as update flags, if config.use_equilibrium.
+
+  Reads the costs averaged over devices, so every replica takes the same branch.
+  """
+  if not config.use_equilibrium:
+    return {}
+  dis, dec = L.equilibrium_updates(_mean(real_cost, axis_name), _mean(fake_cost, axis_name),
+                                   equilibrium=config.equilibrium, margin=config.margin)
+  return {'discriminator': dis, 'decoder': dec}
+
+
+def vae(params, batch_stats, batch, key, *, nets: networks.Networks, config,
+        train: bool = True, axis_name: str | None = None):
+  """VAE: pixel-wise likelihood (config.pixel_likelihood) + KL to N(0, I).
+
+  Encoder: L_prior + L_rec. Decoder: L_rec (the KL does not depend on it). Their sum
+  is the negative ELBO (up to the Gaussian's constant), logged as loss/neg_elbo.
+  """
+  x = batch['image']
+  (mu, logvar), enc_bs = networks.apply(
+      nets.encoder, params['encoder'], batch_stats['encoder'], x, train)
+  z = mu + jnp.exp(0.5 * logvar) * per_example_normal(key, mu.shape, axis_name)
+  a, dec_bs = networks.apply(nets.decoder, params['decoder'], batch_stats['decoder'], z,
+                             train, logits=True)
+  l_prior = L.kl_standard_normal(mu, logvar).mean()
+  l_rec = L.pixel_nll(a, x, config.pixel_likelihood, config.pixel_sigma).mean()
+  losses = {'encoder': l_prior + l_rec, 'decoder': l_rec}
+  metrics = {
+      'loss/prior': l_prior,
+      'loss/rec': l_rec,
+      'loss/neg_elbo': l_prior + l_rec,
+      'pixel_mse': jnp.mean((jnp.tanh(a) - x) ** 2),
+  }
+  return losses, {'batch_stats': {'encoder': enc_bs, 'decoder': dec_bs},
+                  'metrics': metrics}
+
+
+def _real_and_generated(params, batch_stats, batch, key, nets, config, train, axis_name):
+  """The discriminator's raw outputs on the real batch and on as many generated images.
+
+  Returns:
+    (scores on x [B], scores on x_p = Dec(z_p) [B], x_p, new batch_stats).
+  """
+  x = batch['image']
+  b = x.shape[0]
+  z_p = prior_sample(key, (b, config.latent_dim), config, axis_name)
+  x_p, dec_bs = networks.apply(nets.decoder, params['decoder'], batch_stats['decoder'],
+                               z_p, train)
+  (scores, _), dis_bs = _discriminate(
+      nets.discriminator, params['discriminator'], batch_stats['discriminator'],
+      [x, x_p], train, config.dis_batch_norm)
+  return scores[:b], scores[b:], x_p, {'decoder': dec_bs, 'discriminator': dis_bs}
+
+
+def dcgan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
+          train: bool = True, axis_name: str | None = None):
+  """DCGAN (seed 004): the decoder as generator against an image discriminator.
+
+  Discriminator: -log D(x) - log(1 - D(G(z))). Generator: config.gan_generator_loss
+  (non-saturating -log D(G(z)) by default). The generator's loss depends on the
+  discriminator and the discriminator's on the generator, but each role is
+  differentiated only w.r.t. its own parameters. With config.critic_steps = k >= 1 the
+  train step first updates the discriminator k times, then the generator against the
+  updated discriminator (the reference's alternation is k = 1).
+  """
+  l_real, l_p, _, bs = _real_and_generated(params, batch_stats, batch, key, nets, config,
+                                           train, axis_name)
+  real_cost, fake_cost = L.bce_real(l_real).mean(), L.bce_fake(l_p).mean()
+  l_gen = L.generator_loss(l_p, config.gan_generator_loss).mean()
+  losses = {'decoder': l_gen, 'discriminator': real_cost + fake_cost}
+  metrics = {
+      'loss/gen': l_gen,
+      'loss/real_cost': real_cost,
+      'loss/fake_cost': fake_cost,
+      'D/x': jax.nn.sigmoid(l_real).mean(),
+      'D/x_p': jax.nn.sigmoid(l_p).mean(),
+  }
+  return losses, {'batch_stats': bs, 'metrics': metrics,
+                  'update': _equilibrium(real_cost, fake_cost, config, axis_name)}
+
+
+def wgan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
+         train: bool = True, axis_name: str | None = None):
+  """WGAN (Arjovsky et al., seed 004): a critic f without sigmoid.
+
+  Critic: mean f(G(z)) - mean f(x), i.e. it maximises the estimate
+  W = mean f(x) - mean f(G(z)) of the Wasserstein-1 distance (logged as 'W'). Generator:
+  -mean f(G(z)). The Lipschitz constraint is weight clipping to
+  [-dis_weight_clip, dis_weight_clip] after every critic update, and the critic takes
+  config.critic_steps updates per generator update, both in the train step.
+  """
+  f_real, f_p, _, bs = _real_and_generated(params, batch_stats, batch, key, nets, config,
+                                           train, axis_name)
+  w = f_real.mean() - f_p.mean()
+  losses = {'decoder': -f_p.mean(), 'discriminator': -w}
+  metrics = {'loss/gen': -f_p.mean(), 'loss/critic': -w, 'W': w,
+             'f/x': f_real.mean(), 'f/x_p': f_p.mean()}
+  return losses, {'batch_stats': bs, 'metrics': metrics}
+
+
+def aae(params, batch_stats, batch, key, *, nets: networks.Networks, config,
+        train: bool = True, axis_name: str | None = None):
+  """Adversarial autoencoder (Makhzani et al., seed 003).
+
+  A deterministic encoder z = Enc(x), reconstruction x_rec = Dec(z) with the pixel
+  likelihood of config.pixel_likelihood, and a discriminator on codes telling prior
+  samples z_p ~ N(0, prior_scale^2 I) (real) from codes z (fake).
+  Encoder: L_rec + aae_adversarial_weight * generator loss on D(z) (it is the GAN's
+  generator). Decoder: L_rec only. Discriminator: -log D(z_p) - log(1 - D(z)).
+  """
+  x = batch['image']
+  b = x.shape[0]
+  (z, _), enc_bs = networks.apply(
+      nets.encoder, params['encoder'], batch_stats['encoder'], x, train)
+  a, dec_bs = networks.apply(nets.decoder, params['decoder'], batch_stats['decoder'], z,
+                             train, logits=True)
+  z_p = prior_sample(key, z.shape, config, axis_name)
+  (logits, _), dis_bs = networks.apply(
+      nets.discriminator, params['discriminator'], batch_stats['discriminator'],
+      jnp.concatenate([z_p, z]), train)
+  l_prior, l_code = logits[:b], logits[b:]
+  l_rec = L.pixel_nll(a, x, config.pixel_likelihood, config.pixel_sigma).mean()
+  real_cost, fake_cost = L.bce_real(l_prior).mean(), L.bce_fake(l_code).mean()
+  l_gen = L.generator_loss(l_code, config.gan_generator_loss).mean()
+  losses = {
+      'encoder': l_rec + config.aae_adversarial_weight * l_gen,
+      'decoder': l_rec,
+      'discriminator': real_cost + fake_cost,
+  }
+  metrics = {
+      'loss/rec': l_rec,
+      'loss/gen': l_gen,
+      'loss/real_cost': real_cost,
+      'loss/fake_cost': fake_cost,
+      'D/z_p': jax.nn.sigmoid(l_prior).mean(),
+      'D/z': jax.nn.sigmoid(l_code).mean(),
+      'pixel_mse': jnp.mean((jnp.tanh(a) - x) ** 2),
+      'z_std': jnp.std(z),
+  }
+  batch_stats = {'encoder': enc_bs, 'decoder': dec_bs, 'discriminator': dis_bs}
+  return losses, {'batch_stats': batch_stats, 'metrics': metrics}
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+  """An objective and the networks it needs (see networks.build).
+
+  Attributes:
+    objective: (params, batch_stats, batch, key, *, nets, config, train, axis_name)
+      -> (losses, aux).
+    encoder: 'gaussian', 'deterministic' or None.
+    discriminator: 'image', 'latent' or None.
+    equilibrium: whether the objective honours config.use_equilibrium.
+  """
+
+  objective: Callable
+  encoder: str | None
+  discriminator: str | None
+  equilibrium: bool = False
+
+
+MODELS = {
+    'vaegan': Model(vaegan, 'gaussian', 'image', equilibrium=True),
+    'vae': Model(vae, 'gaussian', None),
+    'dcgan': Model(dcgan, None, 'image', equilibrium=True),
+    'wgan': Model(wgan, None, 'image'),
+    'aae': Model(aae, 'deterministic', 'latent'),
+}
+
+
+def get_model(name: str) -> Model:
+  """The Model registered under `name`."""
+  if name not in MODELS:
+    raise ValueError(f'unknown model {name!r}; choose one of {", ".join(sorted(MODELS))}')
+  return MODELS[name]
 
 
 def get(name: str):
   """The objective function registered under `name`."""
-  if name not in OBJECTIVES:
-    raise ValueError(f'unknown model {name!r}; choose one of {sorted(OBJECTIVES)}')
-  return OBJECTIVES[name]
+  return get_model(name).objective
+
+
+def build_networks(config, axis_name: str | None = None) -> networks.Networks:
+  """The networks of config.model (networks.build with the model's choices)."""
+  model = get_model(config.model)
+  return networks.build(config, axis_name, encoder=model.encoder,
+                        discriminator=model.discriminator)

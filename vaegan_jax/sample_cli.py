@@ -28,7 +28,7 @@ import numpy as np
 
 from vaegan_jax import checkpointing
 from vaegan_jax import input_pipeline
-from vaegan_jax import networks
+from vaegan_jax import objectives
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
 from vaegan_jax import validation
@@ -48,7 +48,7 @@ def restore(workdir: str, step: int | None = None):
   if not os.path.isdir(workdir):
     raise checkpointing.CheckpointError(f'workdir {workdir} does not exist')
   config = checkpointing.load_config(workdir)
-  nets = networks.build(config)
+  nets = objectives.build_networks(config)
   txs = ts.make_optimizers(config, nets.roles())
   abstract = jax.eval_shape(lambda: ts.create(config, nets, txs))
   mngr = checkpointing.manager(workdir, read_only=True)
@@ -76,7 +76,8 @@ def generate(config, nets, state, mode: str, num: int, seed: int):
   """(generated images [M, H, W, C], uint8 grid) for one mode; see the module doc."""
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
   if mode == 'sample':
-    z = jax.random.normal(jax.random.PRNGKey(seed), (num, config.latent_dim))
+    z = config.prior_scale * jax.random.normal(jax.random.PRNGKey(seed),
+                                               (num, config.latent_dim))
     images = np.asarray(decode(state, z))
     return images, sampling.grid(images)
   if mode == 'reconstruct':
@@ -92,7 +93,8 @@ def generate(config, nets, state, mode: str, num: int, seed: int):
     if _has_encoder(nets, state):
       z = jax.jit(lambda s, x: sampling.encode(nets, s, x))(state, _data(config, 2 * rows))
     else:
-      z = jax.random.normal(jax.random.PRNGKey(seed), (2 * rows, config.latent_dim))
+      z = config.prior_scale * jax.random.normal(jax.random.PRNGKey(seed),
+                                                 (2 * rows, config.latent_dim))
     images = np.asarray(jax.jit(
         lambda s, a, b: sampling.interpolations(nets, s, a, b, INTERPOLATION_STEPS))(
             state, z[0::2], z[1::2]))

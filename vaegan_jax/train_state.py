@@ -43,12 +43,24 @@ def learning_rate_schedule(config) -> optax.Schedule:
                    "'linear' or 'cosine'")
 
 
+OPTIMIZERS = ('rmsprop', 'adam')
+
+
 def make_optimizer(config) -> optax.GradientTransformation:
-  """RMSProp (SPEC 6) with optional clipping and decoupled weight decay."""
+  """RMSProp (SPEC 6) or Adam (DCGAN), with optional clipping and decoupled weight decay.
+
+  RMSProp is optax.scale_by_rms (eps outside the square root, as in PyTorch's RMSprop
+  and the authors' code); Adam uses adam_b1, adam_b2 and eps 1e-8.
+  """
   parts = []
   if config.grad_clip_norm > 0:
     parts.append(optax.clip_by_global_norm(config.grad_clip_norm))
-  parts.append(optax.scale_by_rms(decay=config.rmsprop_decay, eps=config.rmsprop_eps))
+  if config.optimizer == 'rmsprop':
+    parts.append(optax.scale_by_rms(decay=config.rmsprop_decay, eps=config.rmsprop_eps))
+  elif config.optimizer == 'adam':
+    parts.append(optax.scale_by_adam(b1=config.adam_b1, b2=config.adam_b2, eps=1e-8))
+  else:
+    raise ValueError(f"unknown optimizer {config.optimizer!r}; use 'rmsprop' or 'adam'")
   if config.weight_decay > 0:
     parts.append(optax.add_decayed_weights(config.weight_decay))
   parts.append(optax.scale_by_learning_rate(learning_rate_schedule(config)))

@@ -3,6 +3,13 @@
 `make_train_step` returns a function jitted once, with the state donated. Roles whose
 `update` flag is False this step (the equilibrium rule) keep their parameters and
 optimizer state: a select, not a Python branch.
+
+With config.critic_steps = k >= 1 a step takes k discriminator (critic) updates, each on
+its own micro-batch with its own noise, inside a `lax.fori_loop`, then one update of the
+other roles against the updated discriminator; the step then reads k * batch_size
+examples (see `examples_per_step`). With k = 0 every role updates from the same forward
+pass (VAE-GAN as in the authors' code). `config.dis_weight_clip` > 0 clips the
+discriminator's parameters to [-c, c] after each of its updates (WGAN).
 """
 
 from __future__ import annotations
@@ -17,19 +24,21 @@ from vaegan_jax import objectives
 from vaegan_jax import train_state as ts
 
 
-def role_gradients(objective, params, batch_stats, batch, key):
+def role_gradients(objective, params, batch_stats, batch, key, roles=None):
   """Each role's gradient of its own loss w.r.t. its own parameter subtree.
 
-  One forward pass (jax.vjp), then one backward pass per role with a one-hot cotangent
-  on the losses; the gradient is read off that role's subtree only (XLA drops the rest).
+  One forward pass (jax.vjp, w.r.t. the parameters of `roles` only, default all), then
+  one backward pass per role with a one-hot cotangent on the losses.
 
   Returns:
-    (grads {role: subtree}, losses {role: scalar}, aux).
+    (grads {role: subtree} for `roles`, losses {role: scalar} for every role, aux).
   """
+  roles = tuple(params) if roles is None else tuple(roles)
   losses, vjp_fn, aux = jax.vjp(
-      lambda p: objective(p, batch_stats, batch, key), params, has_aux=True)
+      lambda p: objective({**params, **p}, batch_stats, batch, key),
+      {r: params[r] for r in roles}, has_aux=True)
   grads = {}
-  for role in params:
+  for role in roles:
     cotangent = {r: jnp.ones_like(v) if r == role else jnp.zeros_like(v)
                  for r, v in losses.items()}
     grads[role] = vjp_fn(cotangent)[0][role]
@@ -44,48 +53,108 @@ def _pmean(tree, axis_name):
   return jax.lax.pmean(tree, axis_name) if axis_name else tree
 
 
-def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule,
-               axis_name: str | None = None):
-  """One step. Returns (new state, metrics dict of scalars).
+def clip_weights(params, c: float):
+  """Every parameter clipped to [-c, c] (WGAN's Lipschitz constraint)."""
+  return jax.tree.map(lambda p: jnp.clip(p, -c, c), params)
 
-  Inside pmap (`axis_name`, with `objective` built for the same axis), gradients,
-  losses, metrics and BatchNorm running statistics are averaged across devices, so
-  every replica applies the same update; with one device this is the plain step.
+
+def _update(params, batch_stats, opt_state, batch, key, *, roles, objective, txs,
+            constraints, axis_name):
+  """One forward pass and an optimizer update of `roles`; the other roles are kept.
+
+  Returns:
+    (params, batch_stats, opt_state, metrics) after the update.
   """
-  key = jax.random.fold_in(state.key, state.step)
-  grads, losses, aux = role_gradients(objective, state.params, state.batch_stats,
-                                      batch, key)
+  grads, losses, aux = role_gradients(objective, params, batch_stats, batch, key, roles)
   grads, losses = _pmean(grads, axis_name), _pmean(losses, axis_name)
-  aux = {**aux, 'metrics': _pmean(aux['metrics'], axis_name),
-         'batch_stats': _pmean(aux['batch_stats'], axis_name)}
+  metrics = dict(_pmean(aux['metrics'], axis_name))
   update = aux.get('update', {})
-  params, opt_state = dict(state.params), dict(state.opt_state)
-  metrics = dict(aux['metrics'])
+  params, opt_state = dict(params), dict(opt_state)
   for role, g in grads.items():
-    updates, new_opt = txs[role].update(g, state.opt_state[role], state.params[role])
-    new_params = optax.apply_updates(state.params[role], updates)
+    updates, new_opt = txs[role].update(g, opt_state[role], params[role])
+    new_params = optax.apply_updates(params[role], updates)
+    if role in constraints:
+      new_params = constraints[role](new_params)
     flag = update.get(role, jnp.bool_(True))
-    params[role] = _select(flag, new_params, state.params[role])
-    opt_state[role] = _select(flag, new_opt, state.opt_state[role])
-    metrics[f'loss/{role}'] = losses[role]
+    params[role] = _select(flag, new_params, params[role])
+    opt_state[role] = _select(flag, new_opt, opt_state[role])
     metrics[f'updated/{role}'] = flag.astype(jnp.float32)
     metrics[f'grad_norm/{role}'] = optax.global_norm(g)
+  for role, loss in losses.items():
+    metrics[f'loss/{role}'] = loss
+  return params, _pmean(aux['batch_stats'], axis_name), opt_state, metrics
+
+
+def _micro_batches(batch, k: int):
+  """[k * B, ...] -> [k, B, ...]; micro-batch j holds examples j, j + k, j + 2k, ...
+
+  That interleaving makes the micro-batches of n devices (each holding a contiguous
+  block of the global batch) the same sets, in the same order, as on one device.
+  """
+  return jax.tree.map(
+      lambda x: x.reshape(x.shape[0] // k, k, *x.shape[1:]).swapaxes(0, 1), batch)
+
+
+def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule,
+               critic_steps: int = 0, constraints=None, axis_name: str | None = None):
+  """One step. Returns (new state, metrics dict of scalars).
+
+  Args:
+    state: the TrainState.
+    batch: {'image': [B, ...]}, or [k * B, ...] with critic_steps = k >= 1.
+    objective: objective(params, batch_stats, batch, key) -> (losses, aux).
+    txs: {role: optax transformation}.
+    lr_schedule: step -> learning rate (logged).
+    critic_steps: k; see the module doc.
+    constraints: {role: params -> params} applied after each update of that role.
+    axis_name: inside pmap (with `objective` built for the same axis), gradients,
+      losses, metrics and BatchNorm running statistics are averaged across devices, so
+      every replica applies the same update; with one device this is the plain step.
+  """
+  update = functools.partial(_update, objective=objective, txs=txs,
+                             constraints=constraints or {}, axis_name=axis_name)
+  key = jax.random.fold_in(state.key, state.step)
+  carry = (state.params, state.batch_stats, state.opt_state)
+  roles = tuple(state.params)
+  if critic_steps:
+    micro = _micro_batches(batch, critic_steps)
+
+    def critic_update(i, carry):
+      b = jax.tree.map(lambda x: x[i], micro)
+      return update(*carry, b, jax.random.fold_in(key, i),
+                    roles=('discriminator',))[:3]
+
+    carry = jax.lax.fori_loop(0, critic_steps, critic_update, carry)
+    batch = jax.tree.map(lambda x: x[critic_steps - 1], micro)
+    key = jax.random.fold_in(key, critic_steps)
+    roles = tuple(r for r in roles if r != 'discriminator')
+  params, batch_stats, opt_state, metrics = update(*carry, batch, key, roles=roles)
   metrics['lr'] = lr_schedule(state.step)
   new_state = state.replace(step=state.step + 1, params=params,
-                            batch_stats=aux['batch_stats'], opt_state=opt_state)
+                            batch_stats=batch_stats, opt_state=opt_state)
   return new_state, metrics
+
+
+def examples_per_step(config) -> int:
+  """Global examples one step reads: batch_size, times critic_steps if >= 1."""
+  return config.batch_size * max(int(config.critic_steps), 1)
 
 
 AXIS = 'batch'  # the pmap axis of data parallelism
 
 
 def step_fn(config, nets, txs, axis_name: str | None = None):
-  """train_step with the objective, optimizers and schedule of `config` bound."""
+  """train_step with the objective, optimizers, schedule and constraints of `config`."""
   objective = functools.partial(objectives.get(config.model), nets=nets, config=config,
                                 axis_name=axis_name)
+  constraints = {}
+  if config.dis_weight_clip > 0:
+    constraints['discriminator'] = functools.partial(clip_weights,
+                                                     c=config.dis_weight_clip)
   return functools.partial(train_step, objective=objective, txs=txs,
                            lr_schedule=ts.learning_rate_schedule(config),
-                           axis_name=axis_name)
+                           critic_steps=int(config.critic_steps),
+                           constraints=constraints, axis_name=axis_name)
 
 
 def make_train_step(config, nets, txs):
@@ -96,8 +165,8 @@ def make_train_step(config, nets, txs):
 def make_parallel_train_step(config, nets, txs):
   """The same step, data-parallel over the local devices with pmap (axis AXIS).
 
-  `nets` must be built with `networks.build(config, axis_name=AXIS)`. Takes a state
-  replicated over devices and a batch [n_devices, B / n_devices, ...]; the state is
-  donated. One device is the case n = 1.
+  `nets` must be built with `objectives.build_networks(config, axis_name=AXIS)`. Takes
+  a state replicated over devices and a batch [n_devices, examples_per_step / n_devices,
+  ...]; the state is donated. One device is the case n = 1.
   """
   return jax.pmap(step_fn(config, nets, txs, AXIS), axis_name=AXIS, donate_argnums=0)

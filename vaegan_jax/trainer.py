@@ -13,6 +13,7 @@ import numpy as np
 from vaegan_jax import checkpointing
 from vaegan_jax import input_pipeline
 from vaegan_jax import networks
+from vaegan_jax import objectives
 from vaegan_jax import parallel
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
@@ -48,12 +49,16 @@ def _eta(seconds: float) -> str:
 def _progress_line(step, total, means, steps_per_s) -> str:
   roles = ' '.join(f'{r[:3]} {means[f"loss/{r}"]:.4g}' for r in networks.ROLES
                    if f'loss/{r}' in means)
-  d = ' '.join(f'{k} {means[k]:.3f}' for k in ('D/x', 'D/x_p') if k in means)
+  # What the adversary thinks (D/...: mean D of a GAN; W: WGAN's distance estimate).
+  d = ' '.join(f'{k} {v:.3f}' for k, v in sorted(means.items())
+               if k.startswith('D/') or k == 'W')
   skipped = ' '.join(f'{r[:3]} {1 - means[f"updated/{r}"]:.2f}' for r in networks.ROLES
                      if f'updated/{r}' in means and r != 'encoder')
   eta = (total - step) / steps_per_s if steps_per_s > 0 else float('inf')
-  return (f'step {step:>{len(str(total))}}/{total} | {roles} | {d} | skipped {skipped} | '
-          f'{steps_per_s:.2f} steps/s | ETA {_eta(eta)}')
+  return ' | '.join(p for p in (
+      f'step {step:>{len(str(total))}}/{total}', roles, d,
+      f'skipped {skipped}' if skipped else '', f'{steps_per_s:.2f} steps/s',
+      f'ETA {_eta(eta)}') if p)
 
 
 class _ImageWriter:
@@ -64,8 +69,8 @@ class _ImageWriter:
     self.dir = os.path.join(workdir, 'images')
     os.makedirs(self.dir, exist_ok=True)
     n = min(config.num_images, ds.num_examples)
-    self.z = jax.random.normal(jax.random.PRNGKey(config.seed + 1),
-                               (config.num_images, config.latent_dim))
+    self.z = config.prior_scale * jax.random.normal(
+        jax.random.PRNGKey(config.seed + 1), (config.num_images, config.latent_dim))
     self.x = ds.batch(np.arange(n), np.random.default_rng(config.seed))
     self.has_encoder = nets.encoder is not None
     self._decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
@@ -105,7 +110,7 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
     if lead:
       print(msg, file=out, flush=True)
 
-  nets = networks.build(config)
+  nets = objectives.build_networks(config)
   txs = ts.make_optimizers(config, nets.roles())
   state = ts.create(config, nets, txs)
   mngr = checkpointing.manager(workdir, config.max_to_keep)
@@ -124,12 +129,12 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
       f'processes x {n_local}), {per_device} examples per device')
 
   step_fn = tstep.make_parallel_train_step(
-      config, networks.build(config, axis_name=tstep.AXIS), txs)
+      config, objectives.build_networks(config, axis_name=tstep.AXIS), txs)
   tb = _summary_writer(workdir) if write_summaries and lead else None
   images = _ImageWriter(config, nets, ds, workdir, tb) if lead else None
   pstate = parallel.replicate(state)
   del state
-  batches = input_pipeline.iterate(ds, config.batch_size, config.seed, start,
+  batches = input_pipeline.iterate(ds, tstep.examples_per_step(config), config.seed, start,
                                    process_index=jax.process_index(),
                                    process_count=jax.process_count(),
                                    workers=config.data_workers)

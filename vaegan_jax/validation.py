@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from vaegan_jax import input_pipeline
+from vaegan_jax import networks
+from vaegan_jax import objectives
+from vaegan_jax import train_state
 
 
 class ConfigError(ValueError):
@@ -16,8 +19,44 @@ def _positive_ints(config, name):
     raise ConfigError(f'--config.{name} must be positive integers (got {config[name]!r})')
 
 
+def _one_of(config, name, choices):
+  if config[name] not in choices:
+    raise ConfigError(f'--config.{name} must be one of {", ".join(map(str, choices))} '
+                      f'(got {config[name]!r})')
+
+
+def _model(config) -> None:
+  """The fields that choose and shape the model and its adversarial training."""
+  _one_of(config, 'model', tuple(objectives.MODELS))
+  model = objectives.get_model(config.model)
+  _one_of(config, 'init', networks.INITS)
+  _one_of(config, 'optimizer', train_state.OPTIMIZERS)
+  _one_of(config, 'pixel_likelihood', ('bernoulli', 'gaussian'))
+  for name in ('pixel_sigma', 'prior_scale'):
+    if not config[name] > 0:
+      raise ConfigError(f'--config.{name} must be > 0 (got {config[name]})')
+  if config.dis_leak < 0 or config.dis_weight_clip < 0:
+    raise ConfigError('--config.dis_leak and --config.dis_weight_clip must be >= 0 '
+                      f'(got {config.dis_leak}, {config.dis_weight_clip})')
+  if not isinstance(config.critic_steps, int) or config.critic_steps < 0:
+    raise ConfigError(f'--config.critic_steps must be an integer >= 0 '
+                      f'(got {config.critic_steps!r})')
+  if model.discriminator is None and (config.critic_steps or config.dis_weight_clip):
+    raise ConfigError(f'model {config.model!r} has no discriminator: set '
+                      '--config.critic_steps=0 and --config.dis_weight_clip=0')
+  if config.use_equilibrium and not model.equilibrium:
+    raise ConfigError(f'the equilibrium rule does not apply to model {config.model!r}: '
+                      'set --config.use_equilibrium=False')
+  if model.encoder == 'gaussian' and config.prior_scale != 1.0:
+    raise ConfigError(f'model {config.model!r} has a KL term to N(0, I): '
+                      f'--config.prior_scale must be 1 (got {config.prior_scale})')
+  if model.discriminator == 'latent':
+    _positive_ints(config, 'latent_dis_widths')
+
+
 def validate(config, num_examples: int | None = None) -> None:
   """Raises ConfigError on the first invalid field."""
+  _model(config)
   for name in ('batch_size', 'image_size', 'channels', 'latent_dim', 'kernel_size',
                'enc_widths', 'enc_dense', 'dec_dense_channels', 'dec_widths',
                'dis_widths', 'dis_strides', 'dis_dense', 'num_images'):
@@ -63,6 +102,8 @@ def validate(config, num_examples: int | None = None) -> None:
   if config.lr_schedule not in ('constant', 'linear', 'cosine'):
     raise ConfigError("--config.lr_schedule must be 'constant', 'linear' or 'cosine' "
                       f'(got {config.lr_schedule!r})')
-  if num_examples is not None and config.batch_size > num_examples:
-    raise ConfigError(f'--config.batch_size={config.batch_size} is larger than the '
-                      f'{num_examples} training examples of {config.dataset!r}: lower it')
+  per_step = config.batch_size * max(config.critic_steps, 1)
+  if num_examples is not None and per_step > num_examples:
+    raise ConfigError(f'a step reads {per_step} examples (batch_size={config.batch_size}'
+                      f' x max(critic_steps, 1)) but {config.dataset!r} has {num_examples}:'
+                      ' lower --config.batch_size')

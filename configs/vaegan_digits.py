@@ -1,0 +1,10 @@
+"""VAE-GAN on the embedded digits: the default config (configs/default.py), by name.
+
+The family's configs are named <model>_<data>.py; this one makes the set complete.
+"""
+
+from configs import default
+
+
+def get_config():
+  return default.get_config()
