@@ -58,6 +58,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.pixel_sigma = 1.0  # 'gaussian': standard deviation of the pixel noise.
   c.aae_adversarial_weight = 1.0  # aae: weight of the encoder's generator loss.
   c.critic_steps = 0  # Discriminator updates per step before the others; 0 = together.
+  c.critic_loop = 'auto'  # 'fori' (lax.fori_loop), 'unrolled', 'auto' (unrolled on CPU).
   c.dis_weight_clip = 0.0  # Clip discriminator params to [-c, c] after updates (WGAN).
 
   # Optimisation (SPEC 6): one optimizer per role.

@@ -12,38 +12,47 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _EIGHT_VS_ONE = textwrap.dedent('''
-    import json, jax, jax.numpy as jnp, numpy as np
+    import importlib, json, sys, jax, jax.numpy as jnp, numpy as np
     from configs import tiny
-    from vaegan_jax import input_pipeline, networks, parallel
+    from vaegan_jax import input_pipeline, objectives, parallel
     from vaegan_jax import train_state as ts, train_step as tstep
     assert jax.local_device_count() == 8
-    config = tiny.get_config()
+    model = sys.argv[1]
+    config = importlib.import_module(f'configs.{model}_digits').get_config()
+    small = tiny.get_config()
+    config.update({k: small[k] for k in ('latent_dim', 'enc_widths', 'enc_dense',
+                   'dec_dense_channels', 'dec_widths', 'dis_widths', 'dis_dense')})
     config.batch_size = 16
+    if model == 'wgan':
+      config.critic_steps = 2  # a step reads 2 micro-batches of 16
     nets = objectives.build_networks(config)
     txs = ts.make_optimizers(config, nets.roles())
     state = ts.create(config, nets, txs)
-    batch = input_pipeline.batch_for_step(input_pipeline.load(config), 16, 0, 0)
+    batch = input_pipeline.batch_for_step(input_pipeline.load(config),
+                                          tstep.examples_per_step(config), 0, 0)
+    first16 = jax.tree.map(lambda x: x[:16], batch)
     key = jax.random.PRNGKey(7)
 
-    # One device: plain jit, the global batch of 16.
+    # One device: plain jit, the global batch.
     obj1 = tstep.step_fn(config, nets, txs).keywords['objective']
     g1, l1, _ = jax.jit(lambda s, b: tstep.role_gradients(
-        obj1, s.params, s.batch_stats, b, key))(state, batch)
+        obj1, s.params, s.batch_stats, b, key))(state, first16)
     s1, m1 = tstep.make_train_step(config, nets, txs)(jax.tree.map(jnp.copy, state), batch)
 
-    # Eight devices: pmap, 2 examples each.
+    # Eight devices: pmap, 1/8 of the examples each.
     pnets = objectives.build_networks(config, axis_name=tstep.AXIS)
     obj8 = tstep.step_fn(config, pnets, txs, tstep.AXIS).keywords['objective']
-    pbatch = parallel.split(batch, 8)
     pstate = parallel.replicate(state)
     g8, l8 = jax.pmap(lambda s, b: jax.lax.pmean(tstep.role_gradients(
         obj8, s.params, s.batch_stats, b, key)[:2], tstep.AXIS),
-        axis_name=tstep.AXIS)(pstate, pbatch)
-    s8, m8 = tstep.make_parallel_train_step(config, pnets, txs)(pstate, pbatch)
+        axis_name=tstep.AXIS)(pstate, parallel.split(first16, 8))
+    s8, m8 = tstep.make_parallel_train_step(config, pnets, txs)(
+        pstate, parallel.split(batch, 8))
 
     def diff(a, b):
       a, b = jax.tree.leaves(jax.device_get(a)), jax.tree.leaves(jax.device_get(b))
@@ -62,13 +71,15 @@ _EIGHT_VS_ONE = textwrap.dedent('''
 ''')
 
 
-def _python(code, env=None, timeout=300):
-  return subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+def _python(code, env=None, timeout=300, args=()):
+  return subprocess.run([sys.executable, '-c', code, *args], cwd=ROOT, capture_output=True,
                         text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
-def test_one_step_on_8_devices_equals_one_step_on_1_device():
-  r = _python(_EIGHT_VS_ONE, {'XLA_FLAGS': '--xla_force_host_platform_device_count=8'})
+@pytest.mark.parametrize('model', ['vaegan', 'wgan'])  # wgan: 2 critic micro-batches
+def test_one_step_on_8_devices_equals_one_step_on_1_device(model):
+  r = _python(_EIGHT_VS_ONE, {'XLA_FLAGS': '--xla_force_host_platform_device_count=8'},
+              args=(model,))
   assert r.returncode == 0, r.stderr[-3000:]
   d = json.loads(r.stdout.strip().splitlines()[-1])
   assert d['replicas_identical']

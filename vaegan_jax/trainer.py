@@ -46,7 +46,7 @@ def _eta(seconds: float) -> str:
   return f'{h}h{m:02d}m' if h else f'{m}m{s:02d}s'
 
 
-def _progress_line(step, total, means, steps_per_s) -> str:
+def _progress_line(step, total, means, steps_per_s, show_skipped=True) -> str:
   roles = ' '.join(f'{r[:3]} {means[f"loss/{r}"]:.4g}' for r in networks.ROLES
                    if f'loss/{r}' in means)
   # What the adversary thinks (D/...: mean D of a GAN; W: WGAN's distance estimate).
@@ -57,7 +57,7 @@ def _progress_line(step, total, means, steps_per_s) -> str:
   eta = (total - step) / steps_per_s if steps_per_s > 0 else float('inf')
   return ' | '.join(p for p in (
       f'step {step:>{len(str(total))}}/{total}', roles, d,
-      f'skipped {skipped}' if skipped else '', f'{steps_per_s:.2f} steps/s',
+      f'skipped {skipped}' if show_skipped else '', f'{steps_per_s:.2f} steps/s',
       f'ETA {_eta(eta)}') if p)
 
 
@@ -167,7 +167,7 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
         means = {k: float(np.mean([w[k] for w in window])) for k in window[-1]}
         now = time.time()
         rate = len(window) / max(now - t0, 1e-9) if step > start + 1 else 0.0
-        log(_progress_line(step, total, means, rate) +
+        log(_progress_line(step, total, means, rate, config.use_equilibrium) +
             (f' | skipped {len(ds.corrupt)} corrupt images' if ds.corrupt else ''))
         write_scalars(means, step)
         window, t0 = [], now

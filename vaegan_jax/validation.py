@@ -32,6 +32,7 @@ def _model(config) -> None:
   _one_of(config, 'init', networks.INITS)
   _one_of(config, 'optimizer', train_state.OPTIMIZERS)
   _one_of(config, 'pixel_likelihood', ('bernoulli', 'gaussian'))
+  _one_of(config, 'critic_loop', ('auto', 'fori', 'unrolled'))
   for name in ('pixel_sigma', 'prior_scale'):
     if not config[name] > 0:
       raise ConfigError(f'--config.{name} must be > 0 (got {config[name]})')

@@ -1,0 +1,170 @@
+"""vaegan_jax.compare: the scores, the feature classifier, an end-to-end run, the CLI."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+import pytest
+
+from vaegan_jax import compare
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = dict(latent_dim=8, enc_widths=(8, 8), enc_dense=16, dec_dense_channels=8,
+            dec_widths=(8, 8), dis_widths=(8, 8, 8), dis_dense=16, batch_size=8)
+WITH_ENCODER = {'vae', 'aae', 'vaegan'}
+
+
+def _gaussian(rng, n, mean, cov):
+  return rng.multivariate_normal(mean, cov, size=n)
+
+
+def _random_cov(rng, d):
+  a = rng.normal(size=(d, d))
+  return a @ a.T / d + 0.1 * np.eye(d)
+
+
+def test_frechet_distance_of_identical_sets_is_zero():
+  rng = np.random.default_rng(0)
+  f = _gaussian(rng, 400, rng.normal(size=6), _random_cov(rng, 6))
+  scale = np.trace(np.cov(f, rowvar=False))
+  assert compare.frechet_distance(f, f) <= 1e-6 * scale
+
+
+def test_frechet_distance_matches_closed_forms():
+  rng = np.random.default_rng(1)
+  # Diagonal covariances: FD = |m1 - m2|^2 + |s1 - s2|^2 exactly.
+  m1, m2 = rng.normal(size=5), rng.normal(size=5)
+  s1, s2 = rng.uniform(0.5, 2, 5), rng.uniform(0.5, 2, 5)
+  fd = compare.frechet_distance_from_stats(m1, np.diag(s1**2), m2, np.diag(s2**2))
+  np.testing.assert_allclose(fd, np.sum((m1 - m2)**2) + np.sum((s1 - s2)**2), rtol=1e-9)
+  # Full covariances: against scipy's general (non-symmetric) matrix square root.
+  linalg = pytest.importorskip('scipy.linalg')
+  a = _gaussian(rng, 300, rng.normal(size=4), _random_cov(rng, 4))
+  b = _gaussian(rng, 200, rng.normal(size=4), _random_cov(rng, 4))
+  ma, ca = a.mean(0), np.cov(a, rowvar=False)
+  mb, cb = b.mean(0), np.cov(b, rowvar=False)
+  expected = (np.sum((ma - mb)**2) + np.trace(ca) + np.trace(cb)
+              - 2 * np.trace(linalg.sqrtm(ca @ cb)).real)
+  np.testing.assert_allclose(compare.frechet_distance(a, b), expected, rtol=1e-8)
+
+
+def test_frechet_distance_is_symmetric_and_grows_with_a_mean_shift():
+  rng = np.random.default_rng(2)
+  a = _gaussian(rng, 300, np.zeros(5), _random_cov(rng, 5))
+  b = _gaussian(rng, 250, np.zeros(5), _random_cov(rng, 5))
+  np.testing.assert_allclose(compare.frechet_distance(a, b),
+                             compare.frechet_distance(b, a), rtol=1e-9)
+  direction = rng.normal(size=5)
+  fds = [compare.frechet_distance(a, b + t * direction) for t in (0, 0.5, 1, 2, 4)]
+  assert all(x < y for x, y in zip(fds, fds[1:])), fds
+  # A pure shift of the same set adds exactly |shift|^2.
+  np.testing.assert_allclose(compare.frechet_distance(a, a + direction),
+                             np.sum(direction**2), rtol=1e-6)
+
+
+def test_kernel_distance_is_the_unbiased_mmd_and_separates_distributions():
+  rng = np.random.default_rng(3)
+  x, y = rng.normal(size=(5, 3)), rng.normal(size=(6, 3))
+  k = lambda a, b: (a @ b / 3 + 1) ** 3
+  xx = sum(k(x[i], x[j]) for i in range(5) for j in range(5) if i != j) / 20
+  yy = sum(k(y[i], y[j]) for i in range(6) for j in range(6) if i != j) / 30
+  xy = sum(k(x[i], y[j]) for i in range(5) for j in range(6)) / 30
+  np.testing.assert_allclose(compare.kernel_distance(x, y), xx + yy - 2 * xy, rtol=1e-9)
+  a, b = rng.normal(size=(500, 8)), rng.normal(size=(500, 8))
+  same, shifted = compare.kernel_distance(a, b), compare.kernel_distance(a, b + 0.5)
+  assert abs(same) < 0.05 * shifted
+
+
+def test_classifier_learns_the_digits():
+  train = compare.digits_split('train')
+  heldout = compare.digits_split('validation')
+  assert (len(train.images), len(heldout.images)) == (1438, 359)
+  assert train.images.shape[1:] == (16, 16, 1) and set(heldout.labels) == set(range(10))
+  clf = compare.train_classifier(train, heldout, steps=60)
+  assert clf.heldout_accuracy > 0.9
+  f = clf.features(heldout.images)
+  assert f.shape == (359, compare.FEATURE_DIM) and np.all(np.isfinite(f))
+  np.testing.assert_allclose(np.sqrt(np.mean(f**2)), 1.0, rtol=1e-5)  # unit RMS
+
+
+def _table_rows(markdown):
+  """{first cell: cells} of the markdown table rows."""
+  rows = {}
+  for line in markdown.splitlines():
+    if line.startswith('| ') and not line.startswith('| model') and '---' not in line:
+      cells = [c.strip() for c in line.strip('|').split('|')]
+      rows[cells[0]] = cells
+  return rows
+
+
+def test_compare_end_to_end(tmp_path):
+  models = compare.MODELS
+  log = io.StringIO()
+  # One step: compilation is most of the cost, and a step to check is enough.
+  results = compare.compare(1, str(tmp_path), models=models, num_samples=64,
+                            overrides=TINY, classifier_steps=30, out=log)
+  # samples.png: a held-out row, then one row per model.
+  width, height = Image.open(tmp_path / 'samples.png').size
+  tile = compare.FIGURE_SCALE * (16 + 1)
+  pad = compare.FIGURE_SCALE
+  assert width == compare.LABEL_WIDTH + compare.SAMPLES_PER_ROW * tile + pad
+  assert height == (len(models) + 1) * (tile + pad)
+  rows = _table_rows((tmp_path / 'results.md').read_text())
+  assert set(models) < set(rows) and any(r.startswith('real data') for r in rows)
+  on_disk = json.loads((tmp_path / 'results.json').read_text())
+  assert on_disk['models'].keys() == results['models'].keys() == set(models)
+  assert np.isfinite(on_disk['data_floor']['fd'])
+  for m in models:
+    r = on_disk['models'][m]
+    assert r['steps'] == 1 and r['diverged'] is None, (m, r)
+    assert np.isfinite(r['fd']) and r['fd'] > 0 and np.isfinite(r['kid'])
+    assert (r['recon_mse'] is not None) == (m in WITH_ENCODER), (m, r)
+    if m in WITH_ENCODER:
+      assert 0 < r['recon_mse'] < 4  # per-pixel MSE of images in [-1, 1]
+    assert rows[m][1] == '1' and (rows[m][3] == '—') == (m not in WITH_ENCODER)
+    assert os.path.isdir(tmp_path / m / 'checkpoints')
+    assert f'[{m}] step 1/1' in log.getvalue()
+  assert 'real data' in log.getvalue()  # the table is printed at the end
+
+
+def test_compare_rejects_bad_arguments_before_training(tmp_path):
+  with pytest.raises(compare.UsageError, match='unknown model'):
+    compare.compare(2, str(tmp_path), models=('vaegan', 'gan'))
+  with pytest.raises(compare.UsageError, match='not a field'):
+    compare.compare(2, str(tmp_path), models=('vaegan',), overrides={'latnet_dim': 4})
+  with pytest.raises(compare.UsageError, match='digits'):
+    compare.compare(2, str(tmp_path), data='celeb_a')
+  assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize('flag, words', [('--data=mnist', 'mnist'),
+                                         ('--models=vaegan,gan', 'gan')])
+def test_cli_errors_are_one_line_with_exit_status_2(tmp_path, flag, words):
+  proc = subprocess.run(
+      [sys.executable, '-m', 'vaegan_jax.compare', flag, f'--out={tmp_path}'],
+      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 2, proc.stderr
+  lines = proc.stderr.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith('error:') and words in lines[0], lines
+  assert not os.listdir(tmp_path)
+
+
+def test_a_diverged_model_gets_a_row_and_the_others_still_run(tmp_path, monkeypatch):
+  def diverge(config, workdir, **kwargs):
+    del config, workdir, kwargs
+    raise compare.trainer.TrainingDiverged(
+        'loss/decoder = nan at step 3: training stopped')
+
+  monkeypatch.setattr(compare.trainer, 'train_and_evaluate', diverge)
+  results = compare.compare(5, str(tmp_path), models=('vaegan',), num_samples=32,
+                            overrides=TINY, classifier_steps=5, out=io.StringIO())
+  r = results['models']['vaegan']
+  assert r['diverged'] == 'loss/decoder = nan at step 3' and r['fd'] is None
+  rows = _table_rows((tmp_path / 'results.md').read_text())
+  assert rows['vaegan'][3] == 'diverged: loss/decoder = nan at step 3'
+  height = Image.open(tmp_path / 'samples.png').size[1]
+  assert height == 2 * compare.FIGURE_SCALE * (16 + 2)  # held-out row + the empty row
