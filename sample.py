@@ -1,8 +1,9 @@
 """Images from a trained run: `python sample.py --workdir DIR --out FILE.png [flags]`.
 
 Reads the config and checkpoint that train.py left in --workdir (no --config needed):
-  --mode=sample       --num prior samples z ~ N(0, I) from --seed (the default).
-  --mode=reconstruct  the first --num data images, each beside its reconstruction.
+  --mode=sample       --num prior samples z ~ N(0, prior_scale^2 I) from --seed (default).
+  --mode=reconstruct  the first --num data images, each beside its reconstruction
+                      (models with an encoder: vaegan, vae, aae).
   --mode=interpolate  --num // 8 rows (at least 1) of 8-step paths between the encoded
                       images of a data pair (prior samples if there is no encoder).
 --step picks a checkpoint (default: the latest); --save_array FILE.npy also writes the

@@ -5,11 +5,12 @@ that train.py saved beside the checkpoints (config.json) and an orbax checkpoint
 (the latest, or `step`). BatchNorm runs in eval mode (running statistics).
 
 Modes (`num` = N):
-  sample:       N decoded prior samples z ~ N(0, I) drawn from PRNGKey(seed); a square
-                grid.
+  sample:       N decoded prior samples z ~ N(0, prior_scale^2 I) drawn from
+                PRNGKey(seed); a square grid.
   reconstruct:  the first N data images (deterministic) and their reconstructions
-                (decoded posterior means), side by side: each original is followed by
-                its reconstruction in the next column. Needs an encoder.
+                (decoded posterior means, or codes of a deterministic encoder), side
+                by side: each original is followed by its reconstruction in the next
+                column. Needs an encoder.
   interpolate:  P = max(1, N // 8) rows of 8 images each: row i decodes the linear path
                 between the posterior means of data images 2i and 2i + 1 (both ends
                 included). A model without an encoder interpolates between pairs of prior

@@ -12,8 +12,8 @@ compiled: 'fori' (a `lax.fori_loop`: one loop body, compile time independent of 
 'unrolled' (k copies of the update in the same program). 'auto' picks 'unrolled' on
 CPU, where XLA:CPU runs convolution gradients inside a while loop 20-100x slower than
 outside one (measured: a 5x5 conv weight gradient, batch 128, 17 ms vs 1.6 s), and
-'fori' on GPU and TPU. Both compute the same updates. With k = 0 every role updates from the same forward
-pass (VAE-GAN as in the authors' code). `config.dis_weight_clip` > 0 clips the
+'fori' on GPU and TPU. Both compute the same updates. With k = 0 every role updates
+from the same forward pass (VAE-GAN as in the authors' code). `config.dis_weight_clip` > 0 clips the
 discriminator's parameters to [-c, c] after each of its updates (WGAN).
 """
 
