@@ -11,10 +11,11 @@ examples (see `examples_per_step`). config.critic_loop chooses how the k updates
 compiled: 'fori' (a `lax.fori_loop`: one loop body, compile time independent of k) or
 'unrolled' (k copies of the update in the same program). 'auto' picks 'unrolled' on
 CPU, where XLA:CPU runs convolution gradients inside a while loop 20-100x slower than
-outside one (measured: a 5x5 conv weight gradient, batch 128, 17 ms vs 1.6 s), and
-'fori' on GPU and TPU. Both compute the same updates. With k = 0 every role updates
-from the same forward pass (VAE-GAN as in the authors' code). `config.dis_weight_clip` > 0 clips the
-discriminator's parameters to [-c, c] after each of its updates (WGAN).
+outside one (measured: a 5x5 conv weight gradient, batch 128, 17 ms vs 1.6 s; the
+convs of a gradient are not channels-last, the case of jax-ml/jax#12868), and 'fori'
+on GPU and TPU. Both compute the same updates. With k = 0 every role updates from the
+same forward pass (VAE-GAN as in the authors' code). `config.dis_weight_clip` > 0
+clips the discriminator's parameters to [-c, c] after each of its updates (WGAN).
 """
 
 from __future__ import annotations
