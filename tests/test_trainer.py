@@ -125,15 +125,17 @@ def test_cli_trains_and_resumes(tmp_path):
   assert os.path.exists(tmp_path / 'tb')
 
 
-def test_celeba_config_trains_on_tfds_mock_data(tmp_path):
+@pytest.mark.parametrize('name', ['celeba', 'wgan_celeba', 'aae_celeba'])
+def test_celeba_config_trains_on_tfds_mock_data(tmp_path, name):
+  import importlib  # pylint: disable=g-import-not-at-top
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  from configs import celeba  # pylint: disable=g-import-not-at-top
-  config = celeba.get_config()
+  config = importlib.import_module(f'configs.{name}').get_config()
   config.update(dict(image_size=32, latent_dim=8, enc_widths=(8, 8, 8), enc_dense=16,
                      dec_dense_channels=8, dec_widths=(8, 8, 8), dis_widths=(8, 8, 8, 8),
                      dis_dense=16, batch_size=4, num_train_steps=2, num_images=4,
-                     log_every=1, checkpoint_every=2))
-  with tfds.testing.mock_data(num_examples=8):
+                     log_every=1, checkpoint_every=2, latent_dis_widths=(16, 16)))
+  # wgan_celeba: a step reads critic_steps (5) batches of 4.
+  with tfds.testing.mock_data(num_examples=24):
     state = trainer.train_and_evaluate(config, str(tmp_path), out=io.StringIO(),
                                        write_summaries=False)
   assert int(state.step) == 2
