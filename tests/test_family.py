@@ -4,6 +4,7 @@ critic loop and weight clipping, initialisation, and config errors."""
 import functools
 import json
 import importlib
+import io
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from configs import tiny
+from tests.tree_checks import assert_trees_close, norm, term_grad
 from vaegan_jax import input_pipeline
 from vaegan_jax import losses as L
 from vaegan_jax import networks
@@ -45,22 +47,6 @@ def _setup(model, **overrides):
   return config, nets, txs, state, batch, objective
 
 
-def _term_grad(objective, state, batch, key, role, weights):
-  """Gradient w.r.t. params[role] of sum(weights[name] * metrics[name]), computed alone."""
-  def f(p):
-    _, aux = objective({**state.params, role: p}, state.batch_stats, batch, key)
-    return sum(w * aux['metrics'][name] for name, w in weights.items())
-  return jax.grad(f)(state.params[role])
-
-
-def _norm(tree):
-  return float(jnp.sqrt(sum(jnp.sum(x**2) for x in jax.tree.leaves(tree))))
-
-
-def _assert_trees_close(a, b, **kw):
-  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, **kw), a, b)
-
-
 # For each model: the terms each role minimises, and (metric, role) pairs whose gradient
 # is non-zero but must NOT reach that role (so a leak would be visible).
 WHO_LEARNS = {
@@ -88,10 +74,10 @@ def test_each_role_gets_exactly_the_gradient_of_its_own_terms(model):
   key = jax.random.PRNGKey(3)
   grads, _, _ = tstep.role_gradients(objective, state.params, state.batch_stats, batch, key)
   for role, weights in want.items():
-    _assert_trees_close(grads[role], _term_grad(objective, state, batch, key, role, weights),
+    assert_trees_close(grads[role], term_grad(objective, state, batch, key, role, weights),
                         rtol=2e-4, atol=1e-6)
   for metric, role in leaks:  # the signal exists, so isolation is a real property
-    assert _norm(_term_grad(objective, state, batch, key, role, {metric: 1.0})) > 1e-6
+    assert norm(term_grad(objective, state, batch, key, role, {metric: 1.0})) > 1e-6
 
 
 def test_aae_decoder_gets_no_adversarial_signal_and_discriminator_no_reconstruction():
@@ -104,13 +90,13 @@ def test_aae_decoder_gets_no_adversarial_signal_and_discriminator_no_reconstruct
   dis = jax.tree.map(lambda w: w * 2.0 + 0.1, state.params['discriminator'])
   g1, _, _ = tstep.role_gradients(objective, {**state.params, 'discriminator': dis},
                                   state.batch_stats, batch, key)
-  _assert_trees_close(g0['decoder'], g1['decoder'], rtol=1e-5, atol=1e-7)
-  assert _norm(jax.tree.map(jnp.subtract, g0['encoder'], g1['encoder'])) > 1e-5
+  assert_trees_close(g0['decoder'], g1['decoder'], rtol=1e-5, atol=1e-7)
+  assert norm(jax.tree.map(jnp.subtract, g0['encoder'], g1['encoder'])) > 1e-5
   _, _, _, _, _, heavy = _setup('aae', aae_adversarial_weight=50.0)
   g2, _, _ = tstep.role_gradients(heavy, state.params, state.batch_stats, batch, key)
-  _assert_trees_close(g0['discriminator'], g2['discriminator'], rtol=1e-6)
-  _assert_trees_close(g0['decoder'], g2['decoder'], rtol=1e-6)
-  assert _norm(jax.tree.map(jnp.subtract, g0['encoder'], g2['encoder'])) > 1e-4
+  assert_trees_close(g0['discriminator'], g2['discriminator'], rtol=1e-6)
+  assert_trees_close(g0['decoder'], g2['decoder'], rtol=1e-6)
+  assert norm(jax.tree.map(jnp.subtract, g0['encoder'], g2['encoder'])) > 1e-4
 
 
 # ----------------------------------------------------------------- hand computations
@@ -204,7 +190,7 @@ def test_wgan_critic_weights_stay_inside_the_clip_range_after_a_step():
   leaves = jax.tree.leaves(jax.device_get(state.params['discriminator']))
   assert all(np.abs(p).max() <= 0.01 for p in leaves)
   assert any(np.isclose(np.abs(p).max(), 0.01) for p in leaves)  # the clip was active
-  assert _norm(jax.tree.map(np.subtract, before['decoder'],
+  assert norm(jax.tree.map(np.subtract, before['decoder'],
                             jax.device_get(state.params['decoder']))) > 0
   assert np.isfinite(float(metrics['W']))
 
@@ -241,8 +227,8 @@ def test_critic_steps_are_sequential_updates_then_one_generator_update(model, k,
     update('discriminator', {'image': batch['image'][j::k]}, jax.random.fold_in(key, j))
   update('decoder', {'image': batch['image'][k - 1::k]}, jax.random.fold_in(key, k))
   for role in ('decoder', 'discriminator'):
-    _assert_trees_close(new_state.params[role], params[role], rtol=1e-4, atol=1e-6)
-  _assert_trees_close(new_state.batch_stats, stats, rtol=1e-4, atol=1e-6)
+    assert_trees_close(new_state.params[role], params[role], rtol=1e-4, atol=1e-6)
+  assert_trees_close(new_state.batch_stats, stats, rtol=1e-4, atol=1e-6)
 
 
 # --------------------------------------------------------------- networks and configs
@@ -317,9 +303,10 @@ def test_train_then_sample_every_model(tmp_path, model):
   config = _config(model, num_train_steps=2, log_every=1, checkpoint_every=2,
                    image_every=0, num_images=4)
   config.critic_steps = min(config.critic_steps, 2)
-  log = []
-  trainer.train_and_evaluate(config, str(tmp_path), out=_Lines(log), write_summaries=False)
-  assert any(line.startswith('step 2/2') for line in log), log
+  log = io.StringIO()
+  trainer.train_and_evaluate(config, str(tmp_path), out=log, write_summaries=False)
+  assert any(line.startswith('step 2/2') for line in log.getvalue().splitlines()), (
+      log.getvalue())
   images = sample_cli.sample_main(str(tmp_path), num=4, out=str(tmp_path / 's.png'))
   assert images.shape == (4, 16, 16, 1) and np.all(np.abs(images) <= 1)
   if objectives.get_model(model).encoder:
@@ -330,16 +317,3 @@ def test_train_then_sample_every_model(tmp_path, model):
     with pytest.raises(sample_cli.UsageError, match='has no encoder'):
       sample_cli.sample_main(str(tmp_path), num=4, mode='reconstruct',
                              out=str(tmp_path / 'r.png'))
-
-
-class _Lines:
-  """A text stream collecting whole lines into a list."""
-
-  def __init__(self, lines):
-    self.lines = lines
-
-  def write(self, text):
-    self.lines.extend(t for t in text.splitlines() if t)
-
-  def flush(self):
-    pass

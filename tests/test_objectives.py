@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from configs import tiny
+from tests.tree_checks import assert_trees_close, norm, term_grad
 from vaegan_jax import input_pipeline
-from vaegan_jax import networks
 from vaegan_jax import objectives
 from vaegan_jax import train_state as ts
 from vaegan_jax import train_step as tstep
@@ -26,22 +26,6 @@ def _setup(**overrides):
   batch = input_pipeline.batch_for_step(ds, config.batch_size, config.seed, 0)
   objective = functools.partial(objectives.vaegan, nets=nets, config=config)
   return config, nets, txs, state, batch, objective
-
-
-def _term_grad(objective, state, batch, key, role, weights):
-  """Gradient w.r.t. params[role] of sum(weights[name] * metrics[name]), computed alone."""
-  def f(p):
-    _, aux = objective({**state.params, role: p}, state.batch_stats, batch, key)
-    return sum(w * aux['metrics'][name] for name, w in weights.items())
-  return jax.grad(f)(state.params[role])
-
-
-def _assert_trees_close(a, b, **kw):
-  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, **kw), a, b)
-
-
-def _norm(tree):
-  return float(jnp.sqrt(sum(jnp.sum(x**2) for x in jax.tree.leaves(tree))))
 
 
 @pytest.mark.parametrize('gen_loss,dis_bn', [('saturating', 'joint'),
@@ -60,7 +44,7 @@ def test_each_role_gets_exactly_the_gradient_of_its_own_loss(gen_loss, dis_bn):
       'discriminator': {'loss/gan': 1.0},
   }
   for role, weights in want.items():
-    _assert_trees_close(grads[role], _term_grad(objective, state, batch, key, role, weights),
+    assert_trees_close(grads[role], term_grad(objective, state, batch, key, role, weights),
                         rtol=2e-4, atol=1e-6)
 
 
@@ -69,14 +53,14 @@ def test_the_excluded_signals_exist_so_isolation_is_meaningful():
   # a naive "grad of the total loss" would leak both. The per-role step must not.
   _, _, _, state, batch, objective = _setup()
   key = jax.random.PRNGKey(3)
-  gan_into_enc = _term_grad(objective, state, batch, key, 'encoder', {'loss/gan': 1.0})
-  llike_into_dis = _term_grad(objective, state, batch, key, 'discriminator',
+  gan_into_enc = term_grad(objective, state, batch, key, 'encoder', {'loss/gan': 1.0})
+  llike_into_dis = term_grad(objective, state, batch, key, 'discriminator',
                               {'loss/llike': 1.0})
-  assert _norm(gan_into_enc) > 1e-4 and _norm(llike_into_dis) > 1e-4
+  assert norm(gan_into_enc) > 1e-4 and norm(llike_into_dis) > 1e-4
   grads, _, _ = tstep.role_gradients(objective, state.params, state.batch_stats, batch, key)
-  leaky_enc = _term_grad(objective, state, batch, key, 'encoder',
+  leaky_enc = term_grad(objective, state, batch, key, 'encoder',
                          {'loss/prior': 1.0, 'loss/llike': 1.0, 'loss/gan': 1.0})
-  assert _norm(jax.tree.map(jnp.subtract, grads['encoder'], leaky_enc)) > 1e-4
+  assert norm(jax.tree.map(jnp.subtract, grads['encoder'], leaky_enc)) > 1e-4
 
 
 def test_encoder_gradient_ignores_the_discriminator_head():
@@ -89,8 +73,8 @@ def test_encoder_gradient_ignores_the_discriminator_head():
   dis['logit'] = jax.tree.map(lambda w: w * 3.0 + 0.5, dis['logit'])
   params = {**state.params, 'discriminator': dis}
   g1, _, _ = tstep.role_gradients(objective, params, state.batch_stats, batch, key)
-  _assert_trees_close(g0['encoder'], g1['encoder'], rtol=1e-5, atol=1e-7)
-  assert _norm(jax.tree.map(jnp.subtract, g0['decoder'], g1['decoder'])) > 1e-4
+  assert_trees_close(g0['encoder'], g1['encoder'], rtol=1e-5, atol=1e-7)
+  assert norm(jax.tree.map(jnp.subtract, g0['decoder'], g1['decoder'])) > 1e-4
 
 
 def test_discriminator_gradient_does_not_depend_on_llike_weight():
@@ -100,8 +84,8 @@ def test_discriminator_gradient_does_not_depend_on_llike_weight():
   g0, _, _ = tstep.role_gradients(objective, state.params, state.batch_stats, batch, key)
   g1, _, _ = tstep.role_gradients(objective_heavy, state.params, state.batch_stats, batch,
                                   key)
-  _assert_trees_close(g0['discriminator'], g1['discriminator'], rtol=1e-6)
-  _assert_trees_close(g0['encoder'], g1['encoder'], rtol=1e-6)
+  assert_trees_close(g0['discriminator'], g1['discriminator'], rtol=1e-6)
+  assert_trees_close(g0['encoder'], g1['encoder'], rtol=1e-6)
 
 
 @pytest.mark.parametrize('gen_loss', ['saturating', 'non_saturating'])
@@ -135,7 +119,7 @@ def test_skipped_roles_keep_params_and_optimizer_state():
   jax.tree.map(np.testing.assert_array_equal, before.opt_state['discriminator'],
                after.opt_state['discriminator'])
   for role in ('encoder', 'decoder'):
-    assert _norm(jax.tree.map(np.subtract, before.params[role], after.params[role])) > 0
+    assert norm(jax.tree.map(np.subtract, before.params[role], after.params[role])) > 0
 
 
 def test_train_step_compiles_once():

@@ -298,13 +298,12 @@ def _evaluate(config, nets, state, heldout: Split, classifier: Classifier,
               heldout_features: np.ndarray, num_samples: int,
               seed: int) -> tuple[dict, np.ndarray]:
   """(scores, prior samples [num_samples, H, W, C]) of one trained model."""
-  scale = float(config.prior_scale)
-  z = scale * np.asarray(jax.random.normal(jax.random.PRNGKey(seed),
-                                           (num_samples, config.latent_dim)))
+  z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), num_samples))
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
-  samples = _batched(lambda z: decode(state, z), z.astype(np.float32))
+  samples = _batched(lambda z: decode(state, z), z)
   features = classifier.features(samples)
-  result = dict(prior_scale=scale, fd=frechet_distance(features, heldout_features),
+  result = dict(prior_scale=float(config.prior_scale),
+                fd=frechet_distance(features, heldout_features),
                 kid=kernel_distance(features, heldout_features), recon_mse=None)
   if nets.encoder is not None and 'encoder' in state.params:
     recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))

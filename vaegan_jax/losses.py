@@ -74,6 +74,9 @@ def bernoulli_nll(logits: jax.Array, target: jax.Array) -> jax.Array:
   return jnp.sum(nll, axis=tuple(range(1, logits.ndim)))
 
 
+PIXEL_LIKELIHOODS = ('bernoulli', 'gaussian')
+
+
 def pixel_nll(activation: jax.Array, x: jax.Array, kind: str, sigma: float) -> jax.Array:
   """The pixel-wise reconstruction loss of a decoder output tanh(activation), per example.
 

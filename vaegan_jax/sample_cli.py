@@ -77,8 +77,7 @@ def generate(config, nets, state, mode: str, num: int, seed: int):
   """(generated images [M, H, W, C], uint8 grid) for one mode; see the module doc."""
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
   if mode == 'sample':
-    z = config.prior_scale * jax.random.normal(jax.random.PRNGKey(seed),
-                                               (num, config.latent_dim))
+    z = sampling.prior_z(config, jax.random.PRNGKey(seed), num)
     images = np.asarray(decode(state, z))
     return images, sampling.grid(images)
   if mode == 'reconstruct':
@@ -94,8 +93,7 @@ def generate(config, nets, state, mode: str, num: int, seed: int):
     if _has_encoder(nets, state):
       z = jax.jit(lambda s, x: sampling.encode(nets, s, x))(state, _data(config, 2 * rows))
     else:
-      z = config.prior_scale * jax.random.normal(jax.random.PRNGKey(seed),
-                                                 (2 * rows, config.latent_dim))
+      z = sampling.prior_z(config, jax.random.PRNGKey(seed), 2 * rows)
     images = np.asarray(jax.jit(
         lambda s, a, b: sampling.interpolations(nets, s, a, b, INTERPOLATION_STEPS))(
             state, z[0::2], z[1::2]))

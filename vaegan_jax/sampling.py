@@ -28,8 +28,9 @@ def encode(nets: networks.Networks, state, x: jax.Array) -> jax.Array:
   return mu
 
 
-def prior_samples(nets, state, key: jax.Array, num: int, latent_dim: int) -> jax.Array:
-  return decode(nets, state, jax.random.normal(key, (num, latent_dim)))
+def prior_z(config, key: jax.Array, num: int) -> jax.Array:
+  """num prior codes z ~ N(0, prior_scale^2 I), [num, latent_dim], drawn from `key`."""
+  return config.prior_scale * jax.random.normal(key, (num, config.latent_dim))
 
 
 def reconstructions(nets, state, x: jax.Array) -> jax.Array:

@@ -155,6 +155,7 @@ def examples_per_step(config) -> int:
 
 
 AXIS = 'batch'  # the pmap axis of data parallelism
+CRITIC_LOOPS = ('auto', 'fori', 'unrolled')  # config.critic_loop
 
 
 def step_fn(config, nets, txs, axis_name: str | None = None):

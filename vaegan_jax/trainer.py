@@ -69,8 +69,8 @@ class _ImageWriter:
     self.dir = os.path.join(workdir, 'images')
     os.makedirs(self.dir, exist_ok=True)
     n = min(config.num_images, ds.num_examples)
-    self.z = config.prior_scale * jax.random.normal(
-        jax.random.PRNGKey(config.seed + 1), (config.num_images, config.latent_dim))
+    self.z = sampling.prior_z(config, jax.random.PRNGKey(config.seed + 1),
+                              config.num_images)
     self.x = ds.batch(np.arange(n), np.random.default_rng(config.seed))
     self.has_encoder = nets.encoder is not None
     self._decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from vaegan_jax import input_pipeline
+from vaegan_jax import losses
 from vaegan_jax import networks
 from vaegan_jax import objectives
 from vaegan_jax import train_state
+from vaegan_jax import train_step
 
 
 class ConfigError(ValueError):
@@ -31,8 +33,8 @@ def _model(config) -> None:
   model = objectives.get_model(config.model)
   _one_of(config, 'init', networks.INITS)
   _one_of(config, 'optimizer', train_state.OPTIMIZERS)
-  _one_of(config, 'pixel_likelihood', ('bernoulli', 'gaussian'))
-  _one_of(config, 'critic_loop', ('auto', 'fori', 'unrolled'))
+  _one_of(config, 'pixel_likelihood', losses.PIXEL_LIKELIHOODS)
+  _one_of(config, 'critic_loop', train_step.CRITIC_LOOPS)
   for name in ('pixel_sigma', 'prior_scale'):
     if not config[name] > 0:
       raise ConfigError(f'--config.{name} must be > 0 (got {config[name]})')
