@@ -124,14 +124,17 @@ def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule,
   key = jax.random.fold_in(state.key, state.step)
   carry = (state.params, state.batch_stats, state.opt_state)
   roles = tuple(state.params)
+  critic_updated = None  # how many critic updates were applied (a rule may skip some)
   if critic_steps:
     micro = _micro_batches(batch, critic_steps)
 
     def critic_update(i, carry):
       b = jax.tree.map(lambda x: x[i], micro)
-      return update(*carry, b, jax.random.fold_in(key, i),
-                    roles=('discriminator',))[:3]
+      *new, m = update(*carry[:3], b, jax.random.fold_in(key, i),
+                       roles=('discriminator',))
+      return (*new, carry[3] + m['updated/discriminator'])
 
+    carry = (*carry, jnp.zeros((), jnp.float32))
     if critic_loop == 'fori':
       carry = jax.lax.fori_loop(0, critic_steps, critic_update, carry)
     elif critic_loop == 'unrolled':
@@ -139,10 +142,13 @@ def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule,
         carry = critic_update(i, carry)
     else:
       raise ValueError(f"unknown critic_loop {critic_loop!r}; use 'fori' or 'unrolled'")
+    carry, critic_updated = carry[:3], carry[3]
     batch = jax.tree.map(lambda x: x[critic_steps - 1], micro)
     key = jax.random.fold_in(key, critic_steps)
     roles = tuple(r for r in roles if r != 'discriminator')
   params, batch_stats, opt_state, metrics = update(*carry, batch, key, roles=roles)
+  if critic_updated is not None:
+    metrics['updated/discriminator'] = critic_updated / critic_steps
   metrics['lr'] = lr_schedule(state.step)
   new_state = state.replace(step=state.step + 1, params=params,
                             batch_stats=batch_stats, opt_state=opt_state)

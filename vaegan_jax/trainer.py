@@ -11,6 +11,7 @@ import jax
 import numpy as np
 
 from vaegan_jax import checkpointing
+from vaegan_jax import health
 from vaegan_jax import input_pipeline
 from vaegan_jax import networks
 from vaegan_jax import objectives
@@ -46,19 +47,21 @@ def _eta(seconds: float) -> str:
   return f'{h}h{m:02d}m' if h else f'{m}m{s:02d}s'
 
 
-def _progress_line(step, total, means, steps_per_s, show_skipped=True) -> str:
+def _progress_line(step, total, means, steps_per_s) -> str:
   roles = ' '.join(f'{r[:3]} {means[f"loss/{r}"]:.4g}' for r in networks.ROLES
                    if f'loss/{r}' in means)
   # What the adversary thinks (D/...: mean D of a GAN; W: WGAN's distance estimate).
   d = ' '.join(f'{k} {v:.3f}' for k, v in sorted(means.items())
                if k.startswith('D/') or k == 'W')
-  skipped = ' '.join(f'{r[:3]} {1 - means[f"updated/{r}"]:.2f}' for r in networks.ROLES
+  # The fraction of the window's steps each adversarial network was updated (the
+  # equilibrium rule can skip the decoder and the discriminator).
+  updated = ' '.join(f'{r[:3]} {means[f"updated/{r}"]:.2f}' for r in networks.ROLES
                      if f'updated/{r}' in means and r != 'encoder')
   eta = (total - step) / steps_per_s if steps_per_s > 0 else float('inf')
   return ' | '.join(p for p in (
       f'step {step:>{len(str(total))}}/{total}', roles, d,
-      f'skipped {skipped}' if show_skipped else '', f'{steps_per_s:.2f} steps/s',
-      f'ETA {_eta(eta)}') if p)
+      f'updated {updated}' if 'updated/discriminator' in means else '',
+      f'{steps_per_s:.2f} steps/s', f'ETA {_eta(eta)}') if p)
 
 
 class _ImageWriter:
@@ -93,11 +96,15 @@ def _summary_writer(workdir):
   return SummaryWriter(os.path.join(workdir, 'tb'))
 
 
-def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=True):
+def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=True,
+                       on_log=None):
   """Trains `config.model` for `config.num_train_steps` steps in `workdir`.
 
   Resumes from the latest checkpoint in `workdir` if there is one. Data-parallel over
-  all devices (see vaegan_jax/parallel.py). Returns the final TrainState (host copy).
+  all devices (see vaegan_jax/parallel.py). Every `config.log_every` steps the window's
+  mean metrics go to the progress line, TensorBoard, the GAN health check
+  (vaegan_jax/health.py) and `on_log(step, means)` if given. Returns the final
+  TrainState (host copy).
   """
   validation.validate(config)
   parallel.maybe_initialize_distributed(config)
@@ -145,6 +152,7 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
         tb.add_scalar(k, v, step)
       tb.flush()
 
+  gan_health = health.GanHealth()
   last_saved = start
   pending = None  # (step, device metrics) of the step in flight, checked one step late
   window, t0, t_start = [], time.time(), time.time()
@@ -167,9 +175,13 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
         means = {k: float(np.mean([w[k] for w in window])) for k in window[-1]}
         now = time.time()
         rate = len(window) / max(now - t0, 1e-9) if step > start + 1 else 0.0
-        log(_progress_line(step, total, means, rate, config.use_equilibrium) +
+        log(_progress_line(step, total, means, rate) +
             (f' | skipped {len(ds.corrupt)} corrupt images' if ds.corrupt else ''))
+        for warning in gan_health.check(step, means):
+          log(warning)
         write_scalars(means, step)
+        if on_log is not None:
+          on_log(step, means)
         window, t0 = [], now
       if lead and ((config.image_every and step % config.image_every == 0) or last):
         path = images.write(parallel.unreplicate(pstate), step)
