@@ -44,6 +44,9 @@ def get_config() -> ml_collections.ConfigDict:
   # Objective (SPEC 2-4). Decoder loss = llike_weight * L_llike + gan_weight * L_gen.
   c.decoder_llike_weight = 1.0  # gamma (paper) or w (authors: 1e-6, with gan 1 - w).
   c.decoder_gan_weight = 1.0  # Weight of the decoder's GAN term.
+  # 'fixed': the weights above; 'adaptive': the GAN term's weight is decoder_gan_weight
+  # times |grad L_llike| / |grad L_gen| at the decoder's output (VQGAN, Esser et al. 2021).
+  c.decoder_gan_balance = 'fixed'
   c.gan_generator_loss = 'non_saturating'  # 'saturating' (paper) or 'non_saturating'.
   c.gan_include_recon = True  # Discriminate x_rec as fake too (paper True, authors False).
   c.gan_real_weight = 1.0  # Weight of -log D(x) in L_GAN (authors 0.5).

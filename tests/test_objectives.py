@@ -179,3 +179,72 @@ def test_per_source_batch_norm_normalises_each_group_alone():
     _, aux1 = objective({**state.params, 'decoder': dec}, state.batch_stats, batch, key)
     same = np.allclose(aux0['metrics']['D/x'], aux1['metrics']['D/x'], rtol=1e-6)
     assert same == independent, mode
+
+
+def _decoder_outputs(config, nets, state, batch, key):
+  """[x_rec; x_p] as objectives.vaegan computes them (same noise, same BatchNorm)."""
+  x = batch['image']
+  eps_key, prior_key = jax.random.split(key)
+  (mu, logvar), _ = objectives.networks.apply(
+      nets.encoder, state.params['encoder'], state.batch_stats['encoder'], x, True)
+  z = mu + jnp.exp(0.5 * logvar) * objectives.per_example_normal(eps_key, mu.shape)
+  z_p = objectives.prior_sample(prior_key, mu.shape, config)
+  x_gen, _ = objectives.networks.apply(nets.decoder, state.params['decoder'],
+                                       state.batch_stats['decoder'],
+                                       jnp.concatenate([z, z_p]), True)
+  return x, x_gen
+
+
+@pytest.mark.parametrize('dis_bn', ['joint', 'per_source'])
+def test_adaptive_gan_weight_is_the_ratio_of_output_gradient_norms(dis_bn):
+  # lambda = |d(a L_llike)/d[x_rec; x_p]| / |dL_gen/d[x_rec; x_p]|, computed here from
+  # the discriminator alone, must be the weight the objective reports.
+  config, nets, _, state, batch, objective = _setup(
+      decoder_gan_balance='adaptive', decoder_llike_weight=0.3, decoder_gan_weight=0.5,
+      dis_batch_norm=dis_bn)
+  key = jax.random.PRNGKey(7)
+  x, x_gen = _decoder_outputs(config, nets, state, batch, key)
+  b = x.shape[0]
+
+  def terms(x_gen):
+    (logits, feats), _ = objectives._discriminate(
+        nets.discriminator, state.params['discriminator'],
+        state.batch_stats['discriminator'], [x, x_gen[:b], x_gen[b:]], True, dis_bn)
+    target = jax.lax.stop_gradient(feats[:b])  # joint BN: it depends on x_gen too
+    llike = 0.5 * jnp.sum((feats[b:2 * b] - target) ** 2, axis=1).mean()
+    gen = jax.nn.softplus(-logits[b:]).sum() / b  # -log D on x_p and on x_rec
+    return llike, gen
+
+  g_llike = jax.grad(lambda g: terms(g)[0])(x_gen)
+  g_gen = jax.grad(lambda g: terms(g)[1])(x_gen)
+  want = 0.5 * norm(0.3 * g_llike) / (norm(g_gen) + objectives.ADAPTIVE_DELTA)
+  _, aux = objective(state.params, state.batch_stats, batch, key)
+  np.testing.assert_allclose(aux['metrics']['decoder_gan_weight'], want, rtol=2e-4)
+  assert want > 1e-3  # a real weight, not a clipped zero
+
+
+def test_adaptive_gan_weight_is_a_constant_for_the_gradients():
+  # The decoder's gradient must be a * grad L_llike + w * grad L_gen with w held fixed
+  # (no gradient through the norms); the encoder and discriminator are unaffected.
+  config, _, _, state, batch, objective = _setup(
+      decoder_gan_balance='adaptive', decoder_llike_weight=0.3)
+  key = jax.random.PRNGKey(3)
+  grads, _, aux = tstep.role_gradients(objective, state.params, state.batch_stats, batch,
+                                       key)
+  w = float(aux['metrics']['decoder_gan_weight'])
+  want = {
+      'encoder': {'loss/prior': 1.0, 'loss/llike': 1.0},
+      'decoder': {'loss/llike': 0.3, 'loss/gen': w},
+      'discriminator': {'loss/gan': 1.0},
+  }
+  for role, weights in want.items():
+    assert_trees_close(grads[role], term_grad(objective, state, batch, key, role, weights),
+                       rtol=2e-4, atol=1e-6)
+  fixed = functools.partial(objectives.vaegan, nets=objectives.build_networks(config),
+                            config=config.copy_and_resolve_references())
+  fixed.keywords['config'].decoder_gan_balance = 'fixed'
+  g_fixed, _, _ = tstep.role_gradients(fixed, state.params, state.batch_stats, batch, key)
+  # Only the order of float32 sums differs between the two programs.
+  assert_trees_close(grads['encoder'], g_fixed['encoder'], rtol=1e-4, atol=2e-5)
+  assert_trees_close(grads['discriminator'], g_fixed['discriminator'], rtol=1e-4,
+                     atol=2e-5)

@@ -88,27 +88,48 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   x_gen, dec_bs = networks.apply(
       nets.decoder, params['decoder'], batch_stats['decoder'],
       jnp.concatenate([z, z_p]), train)
-  x_rec, x_p = x_gen[:b], x_gen[b:]
-  (logits, feats), dis_bs = _discriminate(
-      nets.discriminator, params['discriminator'], batch_stats['discriminator'],
-      [x, x_rec, x_p], train, config.dis_batch_norm)
+
+  def discriminate(x_gen):
+    return _discriminate(nets.discriminator, params['discriminator'],
+                         batch_stats['discriminator'], [x, x_gen[:b], x_gen[b:]], train,
+                         config.dis_batch_norm)
+
+  def llike(out):  # L_llike from the discriminator's (logits, features)
+    return L.gaussian_feature_nll(out[1][b:2 * b], out[1][:b]).mean()
+
+  def gen(out):  # the decoder's GAN loss L_gen from the logits
+    l_gen = L.generator_loss(out[0][2 * b:], config.gan_generator_loss).mean()
+    if config.gan_include_recon:
+      l_gen += L.generator_loss(out[0][b:2 * b], config.gan_generator_loss).mean()
+    return l_gen
+
+  x_rec = x_gen[:b]
+  balance = config.decoder_gan_balance
+  if balance == 'adaptive':
+    out, dis_vjp, dis_bs = jax.vjp(discriminate, x_gen, has_aux=True)
+    gan_weight = config.decoder_gan_weight * _adaptive_weight(
+        dis_vjp(jax.grad(llike)(out))[0] * config.decoder_llike_weight,
+        dis_vjp(jax.grad(gen)(out))[0], axis_name)
+  elif balance == 'fixed':
+    out, dis_bs = discriminate(x_gen)
+    gan_weight = config.decoder_gan_weight
+  else:
+    raise ValueError(f"unknown decoder_gan_balance {balance!r}; use 'fixed' or 'adaptive'")
+  logits = out[0]
   l_real, l_rec, l_p = logits[:b], logits[b:2 * b], logits[2 * b:]
-  f_real, f_rec = feats[:b], feats[b:2 * b]
 
   l_prior = L.kl_standard_normal(mu, logvar).mean()
-  l_llike = L.gaussian_feature_nll(f_rec, f_real).mean()
+  l_llike = llike(out)
   real_cost = L.bce_real(l_real).mean()
   fake_cost = L.bce_fake(l_p).mean()
   recon_cost = L.bce_fake(l_rec).mean()
   l_gan = config.gan_real_weight * real_cost + config.gan_fake_weight * (
       fake_cost + (recon_cost if config.gan_include_recon else 0.0))
-  l_gen = L.generator_loss(l_p, config.gan_generator_loss).mean()
-  if config.gan_include_recon:
-    l_gen += L.generator_loss(l_rec, config.gan_generator_loss).mean()
+  l_gen = gen(out)
 
   losses = {
       'encoder': l_prior + l_llike,
-      'decoder': config.decoder_llike_weight * l_llike + config.decoder_gan_weight * l_gen,
+      'decoder': config.decoder_llike_weight * l_llike + gan_weight * l_gen,
       'discriminator': l_gan,
   }
   update = {'encoder': jnp.bool_(True),
@@ -125,6 +146,7 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
       'D/x_p': jax.nn.sigmoid(l_p).mean(),
       'D/x_rec': jax.nn.sigmoid(l_rec).mean(),
       'pixel_mse': jnp.mean((x_rec - x) ** 2),
+      'decoder_gan_weight': gan_weight,
   }
   aux = {
       'batch_stats': {'encoder': enc_bs, 'decoder': dec_bs, 'discriminator': dis_bs},
@@ -133,6 +155,28 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   }
   return losses, aux
 
+
+
+ADAPTIVE_DELTA = 1e-4  # Esser et al. (2021): lambda = |g_rec| / (|g_GAN| + delta)
+ADAPTIVE_MAX = 1e4  # ... clipped to [0, 1e4]
+
+
+def _adaptive_weight(g_llike: jax.Array, g_gen: jax.Array, axis_name: str | None):
+  """lambda = |g_llike| / (|g_gen| + delta), clipped to [0, ADAPTIVE_MAX], no gradient.
+
+  The adaptive weight of VQGAN (Esser et al., "Taming Transformers", CVPR 2021, eq. 7)
+  with the gradients taken at the decoder's output images [x_rec; x_p] instead of its
+  last layer's weights (the same balance, without reaching into the decoder's
+  parameters): the decoder's GAN gradient gets the norm of its feature-likelihood
+  gradient, whatever the scale of Dis_l. Inside pmap the squared norms are summed over
+  devices, so every replica uses the global batch's lambda.
+  """
+  sq = lambda g: jnp.sum(jnp.square(g))
+  n_llike, n_gen = sq(g_llike), sq(g_gen)
+  if axis_name:
+    n_llike, n_gen = jax.lax.psum(n_llike, axis_name), jax.lax.psum(n_gen, axis_name)
+  lam = jnp.sqrt(n_llike) / (jnp.sqrt(n_gen) + ADAPTIVE_DELTA)
+  return jax.lax.stop_gradient(jnp.clip(lam, 0.0, ADAPTIVE_MAX))
 
 
 def _equilibrium(real_cost, fake_cost, config, axis_name) -> dict:

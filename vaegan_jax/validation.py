@@ -99,6 +99,9 @@ def validate(config, num_examples: int | None = None) -> None:
   if config.crop not in input_pipeline.CROPS:
     raise ConfigError(f'--config.crop must be one of {", ".join(input_pipeline.CROPS)} '
                       f'(got {config.crop!r})')
+  if config.decoder_gan_balance not in ('fixed', 'adaptive'):
+    raise ConfigError("--config.decoder_gan_balance must be 'fixed' or 'adaptive' "
+                      f'(got {config.decoder_gan_balance!r})')
   if config.dis_batch_norm not in ('joint', 'per_source'):
     raise ConfigError("--config.dis_batch_norm must be 'joint' or 'per_source' "
                       f'(got {config.dis_batch_norm!r})')
