@@ -117,18 +117,65 @@ def test_compare_end_to_end(tmp_path):
   assert set(models) < set(rows) and any(r.startswith('real data') for r in rows)
   on_disk = json.loads((tmp_path / 'results.json').read_text())
   assert on_disk['models'].keys() == results['models'].keys() == set(models)
-  assert np.isfinite(on_disk['data_floor']['fd'])
+  assert on_disk['seeds'] == [0] and np.isfinite(on_disk['data_floor']['fd'][0])
+  assert json.loads((tmp_path / 'seed0' / 'results.json').read_text())['seed'] == 0
+  assert sum(on_disk['models'][m]['lowest_fd'] for m in models) == 1
   for m in models:
-    r = on_disk['models'][m]
+    (r,) = on_disk['models'][m]['runs']
     assert r['steps'] == 1 and r['diverged'] is None, (m, r)
     assert np.isfinite(r['fd']) and r['fd'] > 0 and np.isfinite(r['kid'])
+    assert 0 <= r['classes'] <= 10
     assert (r['recon_mse'] is not None) == (m in WITH_ENCODER), (m, r)
     if m in WITH_ENCODER:
       assert 0 < r['recon_mse'] < 4  # per-pixel MSE of images in [-1, 1]
-    assert rows[m][1] == '1' and (rows[m][3] == '—') == (m not in WITH_ENCODER)
-    assert os.path.isdir(tmp_path / m / 'checkpoints')
+    assert (r['dis_updated'] is not None) == (m != 'vae'), (m, r)  # has a discriminator
+    assert rows[m][1] == '1/1' and (rows[m][5] == '—') == (m not in WITH_ENCODER)
+    assert os.path.isdir(tmp_path / 'seed0' / m / 'checkpoints')
     assert f'[{m}] step 1/1' in log.getvalue()
   assert 'real data' in log.getvalue()  # the table is printed at the end
+
+
+def test_compare_several_seeds_at_28x28_gives_mean_and_spread(tmp_path):
+  results = compare.compare(2, str(tmp_path), models=('vae', 'vaegan'), num_samples=32,
+                            overrides=dict(TINY, log_every=1), classifier_steps=20,
+                            seed=3, seeds=2, image_size=28, out=io.StringIO())
+  assert results['seeds'] == [3, 4] and results['image_size'] == 28
+  for m in ('vae', 'vaegan'):
+    runs = results['models'][m]['runs']
+    assert [r['seed'] for r in runs] == [3, 4]
+    assert runs[0]['fd'] != runs[1]['fd']  # another split, classifier and model
+    fds = [r['fd'] for r in runs]
+    cell = _table_rows((tmp_path / 'results.md').read_text())[m][2]
+    assert cell == f'{np.mean(fds):.4g} ± {np.std(fds, ddof=1):.4g}'
+  # The discriminator's update fraction comes from the second half's log windows.
+  assert all(r['dis_updated'] == 1.0 for r in results['models']['vaegan']['runs'])
+  assert sum(results['models'][m]['lowest_fd'] for m in ('vae', 'vaegan')) == 2
+  width, height = Image.open(tmp_path / 'samples.png').size
+  assert height == 3 * (28 * 2 + 2 * 2)  # 28x28 tiles drawn at scale 2, three rows
+  for s in (3, 4):
+    assert os.path.isdir(tmp_path / f'seed{s}' / 'vaegan' / 'checkpoints')
+
+
+def test_compare_reads_a_folder_of_class_folders(tmp_path):
+  data = tmp_path / 'data'
+  rng = np.random.default_rng(0)
+  for c in ('a', 'b', 'c'):
+    (data / c).mkdir(parents=True)
+    for i in range(12):
+      img = np.zeros((28, 28), np.uint8)
+      img[4 + 6 * 'abc'.index(c):10 + 6 * 'abc'.index(c)] = rng.integers(150, 256)
+      Image.fromarray(img).save(data / c / f'{i}.png')
+  split = compare.load_split('train', 0, data='folder', image_size=16,
+                             data_path=str(data))
+  assert split.images.shape == (29, 16, 16, 1) and set(split.labels) == {0, 1, 2}
+  held = compare.load_split('validation', 0, data='folder', image_size=16,
+                            data_path=str(data))
+  assert len(held.images) == 7
+  flat = tmp_path / 'flat'
+  flat.mkdir()
+  Image.fromarray(np.zeros((8, 8), np.uint8)).save(flat / 'x.png')
+  with pytest.raises(compare.UsageError, match='one folder per class'):
+    compare.load_split('train', 0, data='folder', data_path=str(flat))
 
 
 def test_compare_rejects_bad_arguments_before_training(tmp_path):
@@ -136,8 +183,12 @@ def test_compare_rejects_bad_arguments_before_training(tmp_path):
     compare.compare(2, str(tmp_path), models=('vaegan', 'gan'))
   with pytest.raises(compare.UsageError, match='not a field'):
     compare.compare(2, str(tmp_path), models=('vaegan',), overrides={'latnet_dim': 4})
-  with pytest.raises(compare.UsageError, match='digits'):
+  with pytest.raises(compare.UsageError, match='digits and folder'):
     compare.compare(2, str(tmp_path), data='celeb_a')
+  with pytest.raises(compare.UsageError, match='--data_path'):
+    compare.compare(2, str(tmp_path), data='folder')
+  with pytest.raises(compare.UsageError, match='--seeds must be'):
+    compare.compare(2, str(tmp_path), seeds=0)
   assert not os.listdir(tmp_path)
 
 
@@ -162,9 +213,9 @@ def test_a_diverged_model_gets_a_row_and_the_others_still_run(tmp_path, monkeypa
   monkeypatch.setattr(compare.trainer, 'train_and_evaluate', diverge)
   results = compare.compare(5, str(tmp_path), models=('vaegan',), num_samples=32,
                             overrides=TINY, classifier_steps=5, out=io.StringIO())
-  r = results['models']['vaegan']
+  (r,) = results['models']['vaegan']['runs']
   assert r['diverged'] == 'loss/decoder = nan at step 3' and r['fd'] is None
   rows = _table_rows((tmp_path / 'results.md').read_text())
-  assert rows['vaegan'][3] == 'diverged: loss/decoder = nan at step 3'
+  assert rows['vaegan'][1] == '0/1 (1 diverged)' and rows['vaegan'][2] == '—'
   height = Image.open(tmp_path / 'samples.png').size[1]
   assert height == 2 * compare.FIGURE_SCALE * (16 + 2)  # held-out row + the empty row

@@ -1,33 +1,41 @@
-"""Trains the whole family on the digits with one budget and scores every model alike.
+"""Trains the family on labelled images with one budget and scores every model alike.
 
-  python -m vaegan_jax.compare --data digits [--steps 2000] [--out runs/compare]
-      [--models vae,dcgan,wgan,aae,vaegan] [--batch_size B] [--num_samples 1000]
-      [--seed 0] [--classifier_steps 400]
+  python -m vaegan_jax.compare [--data digits] [--image_size 16] [--steps 2000]
+      [--seeds 1] [--seed 0] [--out runs/compare] [--models vae,dcgan,wgan,aae,vaegan]
+      [--batch_size B] [--num_samples 1000] [--classifier_steps 400]
+  python -m vaegan_jax.compare --data folder --data_path DIR --image_size 28 ...
 
-The digits are split once (seed `--seed`): 80% train (1,438 images), 20% held out (359).
-First a small CNN digit classifier is trained on the train split (a few seconds); its
-64 penultimate activations (times one constant that gives the held-out digits' features
-unit root mean square) are the feature space of the scores. Then each model is
-trained from `configs/<model>_digits.py` for `--steps` steps on the train split alone,
-in `OUT/<model>` (re-running the command resumes there), and scored on the held-out
-split:
+Data: the embedded digits, or a folder of grayscale (or converted) images in class
+folders (DIR/<class>/*.png), resized to --image_size. For each seed s the images are
+split (seeded) into 80% train and 20% held out. A small CNN classifier is trained on
+the train split (a few seconds); its 64 penultimate activations (times one constant
+that gives the held-out images' features unit root mean square) are the feature
+space of the scores. Then each model is trained from `configs/<model>_digits.py` (its
+own recipe; data, size and seed set by compare) for `--steps` steps on the train split
+alone, in `OUT/seed<s>/<model>` (re-running the command resumes there), and scored on
+the held-out split:
 
   FD:         Frechet distance between Gaussians fitted to the features of N prior
               samples (z = prior_scale * N(0, I), one fixed key) and of the held-out
-              images; lower is better. The "real data" row scores min(N, 1438) train
-              images the same way: the floor a perfect generator would reach with the
-              same number of samples.
+              images; lower is better. The "real data" row scores min(N, train size)
+              train images the same way: the floor a perfect generator would reach
+              with the same number of samples.
   KID:        unbiased squared MMD with the cubic polynomial kernel
               k(a, b) = (a.b / d + 1)^3 in the same features (0 in expectation for a
               perfect generator, whatever N).
+  classes:    how many classes the classifier finds in more than 2% of the samples.
   recon MSE:  mean squared error per pixel (images in [-1, 1]) of the decoded posterior
               means of the held-out images; only for models with an encoder.
+  D updated:  the fraction of the second half's steps on which the discriminator was
+              updated (the equilibrium rule can skip it).
 
-OUT receives `samples.png` (a row of held-out digits, then one row of prior samples
-per model, same z where the latent sizes agree), `results.md` (the table, also
-printed at the end) and `results.json` (the same numbers). A model whose training
-diverges gets a 'diverged' row and the others still run. Errors (an unknown model or
-data set, a missing config file) print one line and exit 2.
+With --seeds N > 1 the table gives mean ± standard deviation over the seeds and on how
+many seeds each model had the lowest FD. OUT receives `samples.png` (the first seed's: a
+row of held-out images, then one row of prior samples per model, same z where the
+latent sizes agree), `results.md` (the table, also printed at the end),
+`results.json` (every seed's numbers) and `seed<s>/results.json`. A model whose
+training diverges gets a 'diverged' entry and the others still run. Errors (an
+unknown model or data set, a folder without class folders) print one line, exit 2.
 """
 
 from __future__ import annotations
@@ -57,13 +65,12 @@ from vaegan_jax import trainer
 from vaegan_jax import validation
 
 MODELS = ('vae', 'dcgan', 'wgan', 'aae', 'vaegan')
-DATA = ('digits',)
+DATA = ('digits', 'folder')
 VAL_FRACTION = 0.2
-IMAGE_SIZE = 16
 NUM_CLASSES = 10
 FEATURE_DIM = 64
 SAMPLES_PER_ROW = 16  # images per row of samples.png
-FIGURE_SCALE = 4  # nearest-neighbour upscaling of the 16x16 digits in samples.png
+FIGURE_SCALE = 4  # nearest-neighbour upscaling of 16x16 images in samples.png
 LABEL_WIDTH = 110  # pixels at the left of each row of samples.png for its name
 CHUNK = 256  # examples per call of a jitted network (the last chunk is padded)
 
@@ -79,21 +86,44 @@ class UsageError(validation.ConfigError):
 
 @dataclasses.dataclass
 class Split:
-  """Images float32 [n, 16, 16, 1] in [-1, 1] and digit labels int32 [n] of one split."""
+  """Images float32 [n, H, W, 1] in [-1, 1] and class labels int32 [n] of one split."""
 
   images: np.ndarray
   labels: np.ndarray
 
 
-def digits_split(split: str, seed: int = 0) -> Split:
-  """The 'train' (80%) or 'validation' (held-out 20%) digits of input_pipeline.digits."""
+def data_fields(data: str, image_size: int, data_path: str = '') -> dict:
+  """The config fields that make a model (or the classifier) read compare's data:
+  grayscale images at image_size, 20% of them held out by the seed."""
+  fields = dict(dataset=data, image_size=image_size, channels=1, crop='none',
+                random_flip=False, val_fraction=VAL_FRACTION)
+  if data == 'folder':
+    fields['data_path'] = data_path
+  return fields
+
+
+def load_split(split: str, seed: int = 0, *, data: str = 'digits', image_size: int = 16,
+               data_path: str = '') -> Split:
+  """The 'train' (80%) or 'validation' (held-out 20%, chosen by `seed`) split.
+
+  data 'digits': input_pipeline.digits; 'folder': a folder of images in class
+  folders (DIR/<class>/*.png), whose folder names are the labels.
+  """
   config = ml_collections.ConfigDict(dict(
-      seed=seed, split=split, val_fraction=VAL_FRACTION, image_size=IMAGE_SIZE,
-      channels=1, random_flip=False))
-  ds = input_pipeline.digits(config)
+      seed=seed, split=split, **data_fields(data, image_size, data_path)))
+  ds = input_pipeline.load(config)
+  if ds.read_labels is None or ds.label_names not in (('digit',), ('class',)):
+    raise UsageError(f'compare --data=folder needs class labels to train its feature '
+                     f'classifier: put the images of {data_path} in one folder per '
+                     'class (DIR/<class>/*.png)')
   idx = np.arange(ds.num_examples)
   images = ds.batch(idx, np.random.default_rng(seed)).astype(np.float32)
   return Split(images, ds.read_labels(idx)[:, 0].astype(np.int32))
+
+
+def digits_split(split: str, seed: int = 0, image_size: int = 16) -> Split:
+  """The 'train' (80%) or 'validation' (held-out 20%) digits of input_pipeline.digits."""
+  return load_split(split, seed, data='digits', image_size=image_size)
 
 
 def _batched(fn: Callable[[np.ndarray], Any], x: np.ndarray,
@@ -141,6 +171,7 @@ class Classifier:
   params: Any
   apply: Callable[[Any, jax.Array], tuple[jax.Array, jax.Array]]
   steps: int
+  num_classes: int = NUM_CLASSES
   heldout_accuracy: float = float('nan')
   scale: float = 1.0
 
@@ -158,7 +189,8 @@ def train_classifier(train: Split, heldout: Split, *, steps: int = 400,
                      batch_size: int = 64, learning_rate: float = 1e-3,
                      seed: int = 0) -> Classifier:
   """Trains DigitClassifier with Adam on `train`; scores and scales it on `heldout`."""
-  module = DigitClassifier()
+  num_classes = int(max(train.labels.max(), heldout.labels.max())) + 1
+  module = DigitClassifier(num_classes=num_classes)
   params = module.init(jax.random.PRNGKey(seed), jnp.zeros((1,) + train.images.shape[1:]))
   params = params['params']
   tx = optax.adam(learning_rate)
@@ -180,7 +212,7 @@ def train_classifier(train: Split, heldout: Split, *, steps: int = 400,
     idx = rng.choice(n, min(batch_size, n), replace=False)
     params, opt_state = step(params, opt_state, train.images[idx], train.labels[idx])
   apply = jax.jit(lambda p, x: module.apply({'params': p}, x))
-  clf = Classifier(params, apply, steps)
+  clf = Classifier(params, apply, steps, num_classes)
   clf.heldout_accuracy = float(np.mean(clf.predict(heldout.images) == heldout.labels))
   rms = float(np.sqrt(np.mean(clf.features(heldout.images) ** 2)))
   clf.scale = 1.0 / rms if rms > 0 else 1.0
@@ -255,24 +287,22 @@ def load_config(model: str) -> ml_collections.ConfigDict:
   return module.get_config()
 
 
-def model_config(model: str, steps: int, seed: int = 0,
-                 overrides: dict | None = None) -> ml_collections.ConfigDict:
-  """The config compare trains `model` with: its digits config on the train split,
-  `steps` steps, images and a checkpoint only at the end, then the `overrides` that
-  the config has (others are skipped)."""
+def model_config(model: str, steps: int, seed: int = 0, overrides: dict | None = None,
+                 *, data: str = 'digits', image_size: int = 16,
+                 data_path: str = '') -> ml_collections.ConfigDict:
+  """The config compare trains `model` with: its digits config (its own recipe) on
+  the train split of compare's data at `image_size`, `steps` steps, images and a
+  checkpoint only at the end, then the `overrides` that the config has (others are
+  skipped)."""
   config = load_config(model)
-  updates = dict(dataset='digits', seed=seed, num_train_steps=steps,
-                 val_fraction=VAL_FRACTION, split='train', image_every=0,
-                 checkpoint_every=steps, log_every=max(1, steps // 10))
+  updates = dict(seed=seed, num_train_steps=steps, split='train', image_every=0,
+                 checkpoint_every=steps, log_every=max(1, steps // 20),
+                 **data_fields(data, image_size, data_path))
   updates.update({k: v for k, v in (overrides or {}).items() if k in config})
   try:
     config.update(updates)
   except (TypeError, ValueError, KeyError) as e:
     raise UsageError(f'bad override for {model}: {e}') from e
-  if config.image_size != IMAGE_SIZE or config.channels != 1:
-    raise UsageError(f'{model}: compare needs {IMAGE_SIZE}x{IMAGE_SIZE}x1 digits '
-                     f'(config has image_size={config.image_size}, '
-                     f'channels={config.channels})')
   return config
 
 
@@ -294,6 +324,9 @@ class _Prefixed:
     self.stream.flush()
 
 
+CLASS_SHARE = 0.02  # a class "appears" among the samples above this share of them
+
+
 def _evaluate(config, nets, state, heldout: Split, classifier: Classifier,
               heldout_features: np.ndarray, num_samples: int,
               seed: int) -> tuple[dict, np.ndarray]:
@@ -302,14 +335,25 @@ def _evaluate(config, nets, state, heldout: Split, classifier: Classifier,
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
   samples = _batched(lambda z: decode(state, z), z)
   features = classifier.features(samples)
+  counts = np.bincount(classifier.predict(samples), minlength=classifier.num_classes)
   result = dict(prior_scale=float(config.prior_scale),
                 fd=frechet_distance(features, heldout_features),
-                kid=kernel_distance(features, heldout_features), recon_mse=None)
+                kid=kernel_distance(features, heldout_features),
+                classes=int(np.sum(counts > CLASS_SHARE * num_samples)),
+                recon_mse=None)
   if nets.encoder is not None and 'encoder' in state.params:
     recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
     x_rec = _batched(lambda x: recon(state, x), heldout.images)
     result['recon_mse'] = float(np.mean((x_rec - heldout.images) ** 2))
   return result, samples
+
+
+def _second_half_updates(windows: list[tuple[int, dict]], steps: int) -> float | None:
+  """Fraction of the steps of the run's second half that updated the discriminator
+  (from the trainer's logging windows), or None if the model never skips it."""
+  late = [m['updated/discriminator'] for s, m in windows
+          if s > steps // 2 and 'updated/discriminator' in m]
+  return float(np.mean(late)) if late else None
 
 
 # --------------------------------------------------------------------------- outputs
@@ -323,13 +367,18 @@ def _font(size: int = 14):
 
 
 def write_figure(rows: Sequence[tuple[str, np.ndarray | None]], path: str) -> None:
-  """One row of SAMPLES_PER_ROW images per (name, images [n, H, W, 1] or None)."""
+  """One row of SAMPLES_PER_ROW images per (name, images [n, H, W, 1] or None).
+
+  The first row must have images; a None row (a diverged model) is left white.
+  """
+  shape = next(images for _, images in rows if images is not None).shape[1:]
   tiles = []
   for _, images in rows:
-    if images is None:  # a diverged model: an empty (white) row
-      images = np.ones((SAMPLES_PER_ROW, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32)
+    if images is None:
+      images = np.ones((SAMPLES_PER_ROW,) + shape, np.float32)
     tiles.append(sampling.grid(images[:SAMPLES_PER_ROW], cols=SAMPLES_PER_ROW))
-  h, w = (FIGURE_SCALE * s for s in tiles[0].shape[:2])
+  scale = max(1, round(FIGURE_SCALE * 16 / shape[0]))
+  h, w = (scale * s for s in tiles[0].shape[:2])
   fig = Image.new('L', (LABEL_WIDTH + w, h * len(rows)), 255)
   draw, font = ImageDraw.Draw(fig), _font()
   for i, ((name, _), tile) in enumerate(zip(rows, tiles)):
@@ -344,52 +393,75 @@ def _fmt(value, spec: str) -> str:
   return '—' if value is None else format(value, spec)
 
 
+def _mean_sd(values: Sequence[float | None], spec: str) -> str:
+  """'mean ± sd' of the values that are not None ('—' if none; one value: itself)."""
+  v = [x for x in values if x is not None]
+  if not v:
+    return '—'
+  if len(v) == 1:
+    return format(v[0], spec)
+  return f'{np.mean(v):{spec}} ± {np.std(v, ddof=1):{spec}}'
+
+
 def results_table(results: dict) -> str:
-  """The markdown table of a compare() result."""
-  lines = ['| model | steps | train time (s) | recon MSE (held-out) | FD (held-out) | '
-           'KID (held-out) |', '|---|---:|---:|---:|---:|---:|']
+  """The markdown table of a compare() result: per model, mean ± sd over the seeds."""
+  n = len(results['seeds'])
+  lines = ['| model | seeds | FD | KID | classes | recon MSE | D updated (2nd half) | '
+           'lowest FD | train time (s) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
   for name, r in results['models'].items():
-    if r.get('diverged'):
-      lines.append(f'| {name} | — | {r["train_time_s"]:.1f} | '
-                   f'diverged: {r["diverged"]} | — | — |')
-      continue
-    lines.append(f'| {name} | {r["steps"]} | {r["train_time_s"]:.1f} | '
-                 f'{_fmt(r["recon_mse"], ".4f")} | {r["fd"]:.4g} | {r["kid"]:.4g} |')
+    runs = r['runs']
+    ok = [x for x in runs if not x['diverged']]
+    diverged = f' ({n - len(ok)} diverged)' if len(ok) < n else ''
+    col = lambda k, spec: _mean_sd([x[k] for x in ok], spec)
+    lines.append(
+        f'| {name} | {len(ok)}/{n}{diverged} | {col("fd", ".4g")} | {col("kid", ".4g")} | '
+        f'{col("classes", ".1f")} | {col("recon_mse", ".4f")} | '
+        f'{col("dis_updated", ".2f")} | {r["lowest_fd"]}/{n} | '
+        f'{_mean_sd([x["train_time_s"] for x in runs], ".0f")} |')
   floor = results['data_floor']
-  lines.append(f'| real data ({floor["num_images"]} train images) | — | — | — | '
-               f'{floor["fd"]:.4g} | {floor["kid"]:.4g} |')
+  lines.append(f'| real data ({floor["num_images"]} train images) | {n} | '
+               f'{_mean_sd(floor["fd"], ".4g")} | {_mean_sd(floor["kid"], ".4g")} | '
+               '— | — | — | — | — |')
   return '\n'.join(lines)
 
 
 def _markdown(results: dict) -> str:
-  clf, models = results['classifier'], results['models']
+  models = results['models']
   batches = ', '.join(f'{m} {r["batch_size"]}' for m, r in models.items())
-  scales = ', '.join(f'{m} {r["prior_scale"]:g}' for m, r in models.items()
-                     if r['prior_scale'] not in (None, 1.0))
+  size = results['image_size']
+  seeds = ', '.join(map(str, results['seeds']))
   return '\n'.join([
-      f'# The family on the digits, {results["steps"]} steps each',
+      f'# The family on {results["data_name"]}, {size}x{size}, {results["steps"]} steps '
+      f'each, seeds {seeds}',
       '',
-      f'Every model trained on the {results["train_examples"]} training digits '
-      f'(16x16x1, seed {results["seed"]}; batch size {batches}) and scored on the '
-      f'{results["heldout_examples"]} held-out digits.' +
-      (f' Prior scale: {scales} (1 for the others).' if scales else ''),
+      f'Every model trained on the {results["train_examples"]} training images '
+      f'(batch size {batches}; each model its own config, `configs/<model>_digits.py`) '
+      f'and scored on the {results["heldout_examples"]} held-out images. Per seed: '
+      'another split, classifier, initialisation and stream of batches. Cells are mean '
+      '± standard deviation over the seeds.',
       '',
       results_table(results),
       '',
-      f'Feature space: a small CNN digit classifier trained for {clf["steps"]} steps on '
-      f'the training digits, held-out accuracy {clf["heldout_accuracy"]:.3f}; its '
-      f'{FEATURE_DIM} penultimate activations, scaled once to unit root mean square on '
-      'the held-out digits, are the features.',
+      f'Feature space: a small CNN classifier trained for {results["classifier_steps"]} '
+      f'steps on the training images (held-out accuracy '
+      f'{_mean_sd(results["classifier_accuracy"], ".3f")}); its {FEATURE_DIM} '
+      'penultimate activations, scaled once to unit root mean square on the held-out '
+      'images, are the features.',
       '',
       f'- **FD**: Frechet distance between Gaussians fitted to the features of '
       f'{results["num_samples"]} prior samples (z = prior_scale * N(0, I)) and of the '
-      'held-out digits. Lower is better; the real-data row (training digits against '
-      'held-out digits, as many as there are samples) is what a perfect generator '
+      'held-out images. Lower is better; the real-data row (training images against '
+      'held-out images, as many as there are samples) is what a perfect generator '
       'would score.',
       '- **KID**: unbiased squared MMD with the kernel (a.b / d + 1)^3 in the same '
       'features; 0 in expectation for a perfect generator.',
+      f'- **classes**: classes the classifier finds in more than {CLASS_SHARE:.0%} of '
+      'the samples.',
       '- **recon MSE**: mean squared error per pixel (images in [-1, 1]) of the decoded '
-      'posterior means of the held-out digits; — for models without an encoder.',
+      'posterior means of the held-out images; — for models without an encoder.',
+      '- **D updated**: fraction of the second half\'s steps on which the discriminator '
+      'was updated (— where nothing can skip it).',
+      '- **lowest FD**: on how many seeds the model had the lowest FD of all.',
       '- **train time**: wall time of training, compilation included.',
       '',
   ])
@@ -398,16 +470,19 @@ def _markdown(results: dict) -> str:
 # --------------------------------------------------------------------------- compare
 
 
-def _check_args(data, steps, models, num_samples, classifier_steps):
+def _check_args(data, steps, models, num_samples, classifier_steps, seeds, image_size,
+                data_path):
   if data not in DATA:
-    raise UsageError(f'unsupported --data {data!r}: compare supports only '
-                     f'{", ".join(DATA)}')
-  if not isinstance(steps, int) or steps < 1:
-    raise UsageError(f'--steps must be >= 1 (got {steps})')
-  if not isinstance(num_samples, int) or num_samples < 2:
-    raise UsageError(f'--num_samples must be >= 2 (got {num_samples})')
-  if not isinstance(classifier_steps, int) or classifier_steps < 1:
-    raise UsageError(f'--classifier_steps must be >= 1 (got {classifier_steps})')
+    raise UsageError(f'unsupported --data {data!r}: compare supports '
+                     f'{" and ".join(DATA)}')
+  if data == 'folder' and not data_path:
+    raise UsageError('--data=folder needs --data_path: a folder of images in class '
+                     'folders (DIR/<class>/*.png)')
+  for name, value, low in (('steps', steps, 1), ('num_samples', num_samples, 2),
+                           ('classifier_steps', classifier_steps, 1),
+                           ('seeds', seeds, 1), ('image_size', image_size, 8)):
+    if not isinstance(value, int) or value < low:
+      raise UsageError(f'--{name} must be an integer >= {low} (got {value})')
   if not models:
     raise UsageError('--models is empty: name at least one of ' + ', '.join(MODELS))
   unknown = [m for m in models if m not in MODELS]
@@ -416,112 +491,159 @@ def _check_args(data, steps, models, num_samples, classifier_steps):
                      f'{", ".join(MODELS)}')
 
 
-def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
-            num_samples: int = 1000, overrides: dict | None = None,
-            classifier_steps: int = 400, seed: int = 0, data: str = 'digits',
-            out=sys.stdout) -> dict:
-  """Trains each of `models` for `steps` steps on the digits and scores them alike.
-
-  Args:
-    steps: training steps of every model.
-    out_dir: gets <model>/ (each model's workdir), samples.png, results.md and
-      results.json.
-    models: names from MODELS; duplicates are dropped.
-    num_samples: prior samples scored per model.
-    overrides: config fields set on every model's config after compare's own (only
-      the fields a config has; a field no config has is an error).
-    classifier_steps: Adam steps of the feature classifier.
-    seed: the data split, every model's config.seed, the classifier and the z of the
-      prior samples.
-    data: the data set; only 'digits'.
-    out: progress and the final table are printed here.
-
-  Returns:
-    The contents of results.json: {'models': {name: {'steps' (None if diverged),
-    'batch_size', 'train_time_s', 'recon_mse' (None without an encoder), 'fd', 'kid',
-    'prior_scale', 'diverged' (None or where)}}, 'data_floor': {'fd', 'kid',
-    'num_images'}, 'classifier': {'steps', 'heldout_accuracy'}, and the run's
-    settings and paths. A diverged model has None for its scores.
-
-  Raises:
-    UsageError, input_pipeline.DataError, checkpointing.CheckpointError: one line
-    (cli.run prints it).
-  """
-  models = tuple(dict.fromkeys(models))
-  _check_args(data, steps, models, num_samples, classifier_steps)
-  configs = {m: model_config(m, steps, seed, overrides) for m in models}
-  missing = [k for k in (overrides or {}) if not any(k in c for c in configs.values())]
-  if missing:
-    raise UsageError(f'override {missing[0]!r} is not a field of any model config')
-  train, heldout = digits_split('train', seed), digits_split('validation', seed)
-  for config in configs.values():
-    validation.validate(config, len(train.images))
-  os.makedirs(out_dir, exist_ok=True)
+def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples: int,
+              classifier_steps: int, split_args: dict, out) -> dict:
+  """Trains and scores every model for one seed in out_dir; returns its results."""
 
   def log(msg):
     print(msg, file=out, flush=True)
 
+  train = load_split('train', seed, **split_args)
+  heldout = load_split('validation', seed, **split_args)
+  for config in configs.values():
+    validation.validate(config, len(train.images))
+  os.makedirs(out_dir, exist_ok=True)
   t = time.perf_counter()
   clf = train_classifier(train, heldout, steps=classifier_steps, seed=seed)
-  log(f'classifier: {classifier_steps} steps in {time.perf_counter() - t:.1f} s, '
-      f'held-out accuracy {clf.heldout_accuracy:.3f} ({len(train.images)} train / '
-      f'{len(heldout.images)} held-out digits)')
+  log(f'seed {seed}: classifier {classifier_steps} steps in {time.perf_counter() - t:.1f}'
+      f' s, held-out accuracy {clf.heldout_accuracy:.3f} ({len(train.images)} train / '
+      f'{len(heldout.images)} held-out images)')
   if clf.heldout_accuracy < 0.9:
     log('warning: classifier accuracy < 0.9: raise --classifier_steps for a feature '
-        'space that knows the digits')
+        'space that knows the classes')
   heldout_features = clf.features(heldout.images)
   n_floor = min(num_samples, len(train.images))
   floor_idx = np.sort(np.random.default_rng([seed, 13]).choice(
       len(train.images), n_floor, replace=False))
   floor_features = clf.features(train.images[floor_idx])
   results = dict(
-      data=data, steps=steps, seed=seed, num_samples=num_samples,
-      train_examples=len(train.images), heldout_examples=len(heldout.images),
-      classifier=dict(steps=classifier_steps, heldout_accuracy=clf.heldout_accuracy),
+      seed=seed, train_examples=len(train.images), heldout_examples=len(heldout.images),
+      classifier_accuracy=clf.heldout_accuracy,
       data_floor=dict(fd=frechet_distance(floor_features, heldout_features),
                       kid=kernel_distance(floor_features, heldout_features),
                       num_images=n_floor),
-      models={})
-  rows = [('held-out data', heldout.images)]
+      models={}, rows=[('held-out data', heldout.images)])
   for i, (model, config) in enumerate(configs.items()):
-    log(f'== {model} ({i + 1}/{len(configs)}): {steps} steps, batch {config.batch_size}')
+    config = config.copy_and_resolve_references()
+    config.seed = seed
+    log(f'== seed {seed}, {model} ({i + 1}/{len(configs)}): {steps} steps, batch '
+        f'{config.batch_size}')
     workdir = os.path.join(out_dir, model)
+    windows = []
     t = time.perf_counter()
     try:
-      state = trainer.train_and_evaluate(config, workdir,
-                                         out=_Prefixed(out, f'[{model}] '),
-                                         write_summaries=False)
+      state = trainer.train_and_evaluate(
+          config, workdir, out=_Prefixed(out, f'[{model}] '), write_summaries=False, on_log=lambda s, m: windows.append((s, m)))
     except trainer.TrainingDiverged as e:
-      elapsed = time.perf_counter() - t
       log(f'[{model}] diverged: {e}')
-      results['models'][model] = dict(steps=None, batch_size=config.batch_size,
-                                       train_time_s=elapsed, recon_mse=None, fd=None,
-                                       kid=None, prior_scale=None,
-                                       diverged=str(e).split(':')[0])
-      rows.append((f'{model} (diverged)', None))
+      results['models'][model] = dict(
+          steps=None, train_time_s=time.perf_counter() - t, recon_mse=None, fd=None,
+          kid=None, classes=None, dis_updated=None, prior_scale=None,
+          diverged=str(e).split(':')[0])
+      results['rows'].append((f'{model} (diverged)', None))
       continue
     elapsed = time.perf_counter() - t
     scores, samples = _evaluate(config, objectives.build_networks(config), state,
                                 heldout, clf, heldout_features, num_samples, seed)
-    results['models'][model] = dict(steps=int(state.step), batch_size=config.batch_size,
-                                    train_time_s=elapsed, diverged=None, **scores)
-    rows.append((model, samples))
+    results['models'][model] = dict(
+        steps=int(state.step), train_time_s=elapsed, diverged=None,
+        dis_updated=_second_half_updates(windows, steps), **scores)
+    results['rows'].append((model, samples))
     log(f'[{model}] trained in {elapsed:.1f} s; FD {scores["fd"]:.4g}, KID '
-        f'{scores["kid"]:.4g}, recon MSE {_fmt(scores["recon_mse"], ".4f")}')
+        f'{scores["kid"]:.4g}, classes {scores["classes"]}, recon MSE '
+        f'{_fmt(scores["recon_mse"], ".4f")}')
+  return results
 
+
+def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
+            num_samples: int = 1000, overrides: dict | None = None,
+            classifier_steps: int = 400, seed: int = 0, seeds: int = 1,
+            data: str = 'digits', image_size: int = 16, data_path: str = '',
+            out=sys.stdout) -> dict:
+  """Trains each of `models` for `steps` steps, on `seeds` seeds, and scores them alike.
+
+  Args:
+    steps: training steps of every model.
+    out_dir: gets seed<s>/<model>/ (each model's workdir for seed s), seed<s>/results.json,
+      samples.png (the first seed's), results.md and results.json.
+    models: names from MODELS; duplicates are dropped.
+    num_samples: prior samples scored per model.
+    overrides: config fields set on every model's config after compare's own (only
+      the fields a config has; a field no config has is an error).
+    classifier_steps: Adam steps of the feature classifier.
+    seed, seeds: the seeds seed, seed + 1, ..., seed + seeds - 1; each gives the data
+      split, every model's config.seed, the classifier and the z of the prior samples.
+    data: 'digits' (the embedded digits) or 'folder' (`data_path`, class folders).
+    image_size: height = width the images are resized to and the models generate.
+    data_path: the folder, for data='folder'.
+    out: progress and the final table are printed here.
+
+  Returns:
+    The contents of results.json: {'models': {name: {'batch_size', 'lowest_fd' (seeds
+    won), 'runs': [per seed: {'seed', 'steps' (None if diverged), 'train_time_s',
+    'recon_mse' (None without an encoder), 'fd', 'kid', 'classes', 'dis_updated'
+    (None where nothing skips the discriminator), 'prior_scale', 'diverged' (None or
+    where)}]}}, 'data_floor': {'fd': [per seed], 'kid': [...], 'num_images'},
+    'classifier_accuracy': [per seed], and the run's settings and paths.
+
+  Raises:
+    UsageError, input_pipeline.DataError, checkpointing.CheckpointError: one line
+    (cli.run prints it).
+  """
+  models = tuple(dict.fromkeys(models))
+  _check_args(data, steps, models, num_samples, classifier_steps, seeds, image_size,
+              data_path)
+  split_args = dict(data=data, image_size=image_size, data_path=data_path)
+  configs = {m: model_config(m, steps, seed, overrides, **split_args) for m in models}
+  missing = [k for k in (overrides or {}) if not any(k in c for c in configs.values())]
+  if missing:
+    raise UsageError(f'override {missing[0]!r} is not a field of any model config')
+  for config in configs.values():
+    validation.validate(config)
+
+  def log(msg):
+    print(msg, file=out, flush=True)
+
+  per_seed = []
+  for s in range(seed, seed + seeds):
+    per_seed.append(_one_seed(s, configs, os.path.join(out_dir, f'seed{s}'), steps=steps,
+                              num_samples=num_samples, classifier_steps=classifier_steps,
+                              split_args=split_args, out=out))
+    with open(os.path.join(out_dir, f'seed{s}', 'results.json'), 'w') as f:
+      json.dump({k: v for k, v in per_seed[-1].items() if k != 'rows'}, f, indent=2)
+
+  results = dict(
+      data=data, data_name='the digits' if data == 'digits' else data_path,
+      image_size=image_size, steps=steps, seeds=[r['seed'] for r in per_seed],
+      num_samples=num_samples, classifier_steps=classifier_steps,
+      train_examples=per_seed[0]['train_examples'],
+      heldout_examples=per_seed[0]['heldout_examples'],
+      classifier_accuracy=[r['classifier_accuracy'] for r in per_seed],
+      data_floor=dict(fd=[r['data_floor']['fd'] for r in per_seed],
+                      kid=[r['data_floor']['kid'] for r in per_seed],
+                      num_images=per_seed[0]['data_floor']['num_images']),
+      models={})
+  for m in models:
+    runs = [dict(seed=r['seed'], **r['models'][m]) for r in per_seed]
+    results['models'][m] = dict(batch_size=configs[m].batch_size, runs=runs, lowest_fd=0)
+  for r in per_seed:
+    scored = {m: x['fd'] for m, x in r['models'].items() if x['fd'] is not None}
+    if scored:
+      results['models'][min(scored, key=scored.get)]['lowest_fd'] += 1
+
+  os.makedirs(out_dir, exist_ok=True)
   paths = {k: os.path.join(out_dir, f) for k, f in
            (('samples_png', 'samples.png'), ('results_md', 'results.md'),
             ('results_json', 'results.json'))}
   results.update(paths)
-  write_figure(rows, paths['samples_png'])
+  write_figure(per_seed[0]['rows'], paths['samples_png'])
   with open(paths['results_md'], 'w') as f:
     f.write(_markdown(results))
   with open(paths['results_json'], 'w') as f:
     json.dump(results, f, indent=2)
   log('')
   log(results_table(results))
-  log(f'classifier held-out accuracy {clf.heldout_accuracy:.3f}; FD/KID: lower is '
-      'better, the real-data row is the floor')
+  log('FD/KID: lower is better, the real-data row is the floor')
   log(f'wrote {paths["samples_png"]}, {paths["results_md"]}, {paths["results_json"]}')
   return results
 
@@ -545,23 +667,31 @@ def main(argv):
     overrides = {} if f.batch_size is None else {'batch_size': f.batch_size}
     compare(f.steps, f.out, models=[m.strip() for m in f.models.split(',') if m.strip()],
             num_samples=f.num_samples, overrides=overrides,
-            classifier_steps=f.classifier_steps, seed=f.seed, data=f.data)
+            classifier_steps=f.classifier_steps, seed=f.seed, seeds=f.seeds,
+            data=f.data, image_size=f.image_size, data_path=f.data_path)
 
   return cli.run(run)
 
 
 def _define_flags() -> None:
   from absl import flags  # pylint: disable=g-import-not-at-top
-  flags.DEFINE_string('data', 'digits', 'Data set; only digits is supported.')
+  flags.DEFINE_string('data', 'digits', "'digits' (embedded) or 'folder' (--data_path, "
+                      'images in class folders DIR/<class>/*.png).')
+  flags.DEFINE_string('data_path', '', "--data=folder: the folder of class folders.")
+  flags.DEFINE_integer('image_size', 16, 'Height = width of the images (16, 28, 32...).')
+  flags.DEFINE_integer('seeds', 1, 'Number of seeds (--seed, --seed + 1, ...): mean and '
+                       'spread per model.')
   flags.DEFINE_integer('steps', 2000, 'Training steps of every model.')
   flags.DEFINE_string('out', os.path.join('runs', 'compare'),
-                      'Output folder: <model>/ workdirs, samples.png, results.md/.json.')
+                      'Output folder: seed<s>/<model>/ workdirs, samples.png, '
+                      'results.md/.json.')
   flags.DEFINE_string('models', ','.join(MODELS), 'Comma-separated models to train.')
   flags.DEFINE_integer('batch_size', None, 'Batch size of every model (default: each '
                        "config's own).")
   flags.DEFINE_integer('num_samples', 1000, 'Prior samples scored per model.')
   flags.DEFINE_integer('classifier_steps', 400, 'Adam steps of the feature classifier.')
-  flags.DEFINE_integer('seed', 0, 'Data split, model seeds, classifier and prior z.')
+  flags.DEFINE_integer('seed', 0, 'First seed: data split, model seeds, classifier and '
+                       'prior z.')
 
 
 if __name__ == '__main__':

@@ -56,6 +56,7 @@ class Dataset:
     read_labels: optional, indices [n] -> int8 [n, A] labels (CelebA's 40 attributes
       as -1/1, the digit class).
     label_names: names of the A label columns.
+    classes: for a class label column, the class names in label order (class folders).
     corrupt: indices found unreadable so far (skipped: the next readable one is used).
     stand_in: {corrupt index: the index whose image (and label) replaced it}.
   """
@@ -65,6 +66,7 @@ class Dataset:
   preprocess: Callable[[list, np.random.Generator], np.ndarray]
   read_labels: Callable[[np.ndarray], np.ndarray] | None = None
   label_names: tuple[str, ...] = ()
+  classes: tuple[str, ...] = ()
   corrupt: set = dataclasses.field(default_factory=set)
   stand_in: dict = dataclasses.field(default_factory=dict)
 
@@ -247,8 +249,27 @@ def _decode(data: bytes) -> np.ndarray:
     return np.asarray(img)
 
 
+def _parent(name: str) -> str:
+  return os.path.basename(os.path.dirname(name.replace('\\', '/')))
+
+
+def class_folders(names: Sequence[str]) -> tuple[str, ...]:
+  """The sorted class names when images sit in class folders (DIR/<class>/x.png), else ().
+
+  The ImageFolder convention (torchvision): an image's class is the name of the folder
+  that holds it. Used when there are 2 to 127 such folders (int8 labels) and every
+  image is inside one of them.
+  """
+  parents = {_parent(n) for n in names}
+  if '' in parents or not 2 <= len(parents) <= 127:
+    return ()
+  return tuple(sorted(parents))
+
+
 def folder(config) -> Dataset:
-  """A folder or zip of images (config.data_path), CelebA metadata when present."""
+  """A folder or zip of images (config.data_path) with its labels when it has some:
+  CelebA's attributes (list_attr_celeba.txt) or, without them, class folders
+  (DIR/<class>/*.png: label = index of the folder name in sorted order)."""
   path = config.data_path
   if not path:
     raise DataError("dataset='folder' needs --config.data_path: a folder of images or a "
@@ -270,17 +291,22 @@ def folder(config) -> Dataset:
   if not names:
     raise DataError(f'the {config.split!r} split of {path} is empty')
 
-  labels, label_names = None, ()
+  labels, label_names, classes = None, (), ()
   attr_text = files.find_text('list_attr_celeba.txt')
   if attr_text is not None:
     label_names, rows = _parse_attributes(attr_text)
     zero = np.zeros(len(label_names), np.int8)
     labels = np.stack([rows.get(os.path.basename(n), zero) for n in names])
+  else:
+    classes = class_folders(files.images)
+    if classes:
+      labels = np.array([[classes.index(_parent(n))] for n in names], np.int8)
+      label_names = ('class',)
 
   ds = Dataset(num_examples=len(names), read=None, preprocess=_preprocessor(config),
                read_labels=None if labels is None else (
                    lambda idx: labels[[ds.stand_in.get(int(i), int(i)) for i in idx]]),
-               label_names=label_names)
+               label_names=label_names, classes=classes)
 
   def read_one(i: int) -> np.ndarray:
     for j in range(len(names)):  # the next readable image stands in for a corrupt one
