@@ -85,14 +85,20 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   z_p = prior_sample(prior_key, mu.shape, config, axis_name)
   # Decoder and discriminator each see one concatenated batch, so their BatchNorm
   # statistics are those of everything they process in the step.
-  x_gen, dec_bs = networks.apply(
+  a_gen, dec_bs = networks.apply(
       nets.decoder, params['decoder'], batch_stats['decoder'],
-      jnp.concatenate([z, z_p]), train)
+      jnp.concatenate([z, z_p]), train, logits=True)
+  x_rec = jnp.tanh(a_gen[:b])
+  w_pix = config.pixel_llike_weight  # 0 in the paper
 
-  def discriminate(x_gen):
+  def discriminate(a_gen):  # from the decoder's pre-tanh activation [2B, H, W, C]
+    x_gen = jnp.tanh(a_gen)
     return _discriminate(nets.discriminator, params['discriminator'],
                          batch_stats['discriminator'], [x, x_gen[:b], x_gen[b:]], train,
                          config.dis_batch_norm)
+
+  def pixel(a_gen):  # the optional pixel-wise term on the reconstructions
+    return L.pixel_nll(a_gen[:b], x, config.pixel_likelihood, config.pixel_sigma).mean()
 
   def llike(out):  # L_llike from the discriminator's (logits, features)
     return L.gaussian_feature_nll(out[1][b:2 * b], out[1][:b]).mean()
@@ -103,15 +109,16 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
       l_gen += L.generator_loss(out[0][b:2 * b], config.gan_generator_loss).mean()
     return l_gen
 
-  x_rec = x_gen[:b]
   balance = config.decoder_gan_balance
   if balance == 'adaptive':
-    out, dis_vjp, dis_bs = jax.vjp(discriminate, x_gen, has_aux=True)
+    out, dis_vjp, dis_bs = jax.vjp(discriminate, a_gen, has_aux=True)
+    g_rec = config.decoder_llike_weight * dis_vjp(jax.grad(llike)(out))[0]
+    if w_pix:
+      g_rec += w_pix * jax.grad(pixel)(a_gen)
     gan_weight = config.decoder_gan_weight * _adaptive_weight(
-        dis_vjp(jax.grad(llike)(out))[0] * config.decoder_llike_weight,
-        dis_vjp(jax.grad(gen)(out))[0], axis_name)
+        g_rec, dis_vjp(jax.grad(gen)(out))[0], axis_name)
   elif balance == 'fixed':
-    out, dis_bs = discriminate(x_gen)
+    out, dis_bs = discriminate(a_gen)
     gan_weight = config.decoder_gan_weight
   else:
     raise ValueError(f"unknown decoder_gan_balance {balance!r}; use 'fixed' or 'adaptive'")
@@ -126,10 +133,12 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   l_gan = config.gan_real_weight * real_cost + config.gan_fake_weight * (
       fake_cost + (recon_cost if config.gan_include_recon else 0.0))
   l_gen = gen(out)
+  l_pix = pixel(a_gen) if w_pix else jnp.zeros(())
 
   losses = {
-      'encoder': l_prior + l_llike,
-      'decoder': config.decoder_llike_weight * l_llike + gan_weight * l_gen,
+      'encoder': l_prior + l_llike + w_pix * l_pix,
+      'decoder': (config.decoder_llike_weight * l_llike + w_pix * l_pix +
+                  gan_weight * l_gen),
       'discriminator': l_gan,
   }
   update = {'encoder': jnp.bool_(True),
@@ -137,6 +146,7 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   metrics = {
       'loss/prior': l_prior,
       'loss/llike': l_llike,
+      'loss/pixel': l_pix,
       'loss/gan': l_gan,
       'loss/gen': l_gen,
       'loss/real_cost': real_cost,
@@ -161,21 +171,22 @@ ADAPTIVE_DELTA = 1e-4  # Esser et al. (2021): lambda = |g_rec| / (|g_GAN| + delt
 ADAPTIVE_MAX = 1e4  # ... clipped to [0, 1e4]
 
 
-def _adaptive_weight(g_llike: jax.Array, g_gen: jax.Array, axis_name: str | None):
-  """lambda = |g_llike| / (|g_gen| + delta), clipped to [0, ADAPTIVE_MAX], no gradient.
+def _adaptive_weight(g_rec: jax.Array, g_gen: jax.Array, axis_name: str | None):
+  """lambda = |g_rec| / (|g_gen| + delta), clipped to [0, ADAPTIVE_MAX], no gradient.
 
   The adaptive weight of VQGAN (Esser et al., "Taming Transformers", CVPR 2021, eq. 7)
-  with the gradients taken at the decoder's output images [x_rec; x_p] instead of its
-  last layer's weights (the same balance, without reaching into the decoder's
-  parameters): the decoder's GAN gradient gets the norm of its feature-likelihood
-  gradient, whatever the scale of Dis_l. Inside pmap the squared norms are summed over
-  devices, so every replica uses the global batch's lambda.
+  with the gradients taken at the decoder's last activation (pre-tanh, [x_rec; x_p])
+  instead of its last layer's weights (the same balance, without reaching into the
+  decoder's parameters): the decoder's GAN gradient gets the norm of its
+  reconstruction gradient (L_llike and the optional pixel term), whatever the scale of
+  Dis_l. Inside pmap the squared norms are summed over devices, so every replica uses
+  the global batch's lambda.
   """
   sq = lambda g: jnp.sum(jnp.square(g))
-  n_llike, n_gen = sq(g_llike), sq(g_gen)
+  n_rec, n_gen = sq(g_rec), sq(g_gen)
   if axis_name:
-    n_llike, n_gen = jax.lax.psum(n_llike, axis_name), jax.lax.psum(n_gen, axis_name)
-  lam = jnp.sqrt(n_llike) / (jnp.sqrt(n_gen) + ADAPTIVE_DELTA)
+    n_rec, n_gen = jax.lax.psum(n_rec, axis_name), jax.lax.psum(n_gen, axis_name)
+  lam = jnp.sqrt(n_rec) / (jnp.sqrt(n_gen) + ADAPTIVE_DELTA)
   return jax.lax.stop_gradient(jnp.clip(lam, 0.0, ADAPTIVE_MAX))
 
 

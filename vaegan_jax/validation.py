@@ -99,6 +99,9 @@ def validate(config, num_examples: int | None = None) -> None:
   if config.crop not in input_pipeline.CROPS:
     raise ConfigError(f'--config.crop must be one of {", ".join(input_pipeline.CROPS)} '
                       f'(got {config.crop!r})')
+  if config.pixel_llike_weight < 0:
+    raise ConfigError(f'--config.pixel_llike_weight must be >= 0 (got '
+                      f'{config.pixel_llike_weight})')
   if config.decoder_gan_balance not in ('fixed', 'adaptive'):
     raise ConfigError("--config.decoder_gan_balance must be 'fixed' or 'adaptive' "
                       f'(got {config.decoder_gan_balance!r})')
