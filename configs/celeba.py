@@ -1,8 +1,9 @@
-"""VAE-GAN on CelebA 64x64, as in the authors' celeba_aegan.py (SPEC 5-7).
+"""VAE-GAN on CelebA 64x64: the authors' data and networks (celeba_aegan.py, SPEC 5-7).
 
 Reads tfds `celeb_a`. With img_align_celeba.zip (or its folder) on disk instead:
   --config.dataset=folder --config.data_path=PATH/img_align_celeba.zip
-The paper's variant is `configs/celeba_paper.py`.
+The training recipe is configs/default.py's (vaegan_jax/recipes.py VAEGAN). The authors'
+exact settings are configs/celeba_authors.py, the paper's configs/celeba_paper.py.
 """
 
 from configs import default
@@ -26,18 +27,7 @@ def get_config():
   c.dis_dense = 512
   c.dis_feature_layer = 4
 
-  # Authors' weighting: w * L_llike + (1 - w) * GAN_decoder, w = 1e-6.
-  c.decoder_llike_weight = 1e-6
-  c.decoder_gan_weight = 1.0 - 1e-6
-  c.gan_include_recon = False  # discriminate_ae_recon=False
-  c.gan_real_weight = 0.5  # real_vs_gen_weight=0.5
-  c.gan_fake_weight = 0.5
-
-  # 250 epochs of 250 batches, annealed; weight decay 1e-5.
-  c.num_train_steps = 250 * 250
-  c.lr_schedule = 'linear'
-  c.lr_end_factor = 0.0
-  c.weight_decay = 1e-5
+  c.num_train_steps = 250 * 250  # The authors' 250 epochs of 250 batches.
   c.log_every = 50
   c.image_every = 1000
   c.checkpoint_every = 2000

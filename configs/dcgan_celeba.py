@@ -1,14 +1,16 @@
 """DCGAN on CelebA 64x64.
 
-The data and networks of configs/celeba.py with the model of configs/dcgan_digits.py.
+The data and networks of configs/celeba.py with vaegan_jax/recipes.py's 'dcgan' recipe.
 
 Reads tfds `celeb_a`; with img_align_celeba.zip on disk instead:
   --config.dataset=folder --config.data_path=PATH/img_align_celeba.zip
 """
 
 from configs import celeba
-from configs import dcgan_digits
+from vaegan_jax import recipes
 
 
 def get_config():
-  return dcgan_digits.model_fields(celeba.get_config())
+  c = celeba.get_config()
+  recipes.apply(c, 'dcgan')
+  return c

@@ -10,6 +10,8 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.model = 'vaegan'  # 'vaegan', 'vae', 'dcgan', 'wgan' or 'aae' (objectives.MODELS).
+  # The fields of vaegan_jax/recipes.py's VAEGAN below are the VAE-GAN recipe that trains
+  # (README "Keeping the GAN healthy"); other models: `recipes.apply(c, model)`.
   c.seed = 0  # Seeds parameters, the per-step keys, the data order and the fixed z.
 
   # Data.
@@ -36,22 +38,25 @@ def get_config() -> ml_collections.ConfigDict:
   c.dis_dense = 128  # Discriminator dense width before the logit.
   c.dis_feature_layer = 3  # l: 1-based conv whose pre-BN output is Dis_l.
   c.bn_momentum = 0.9  # running = momentum * running + (1 - momentum) * batch.
-  c.dis_batch_norm = 'joint'  # Dis BatchNorm over [x; x_rec; x_p] ('joint') or per group.
-  c.dis_leak = 0.0  # Negative slope of the discriminator's leaky ReLUs (0 = ReLU).
+  c.dis_batch_norm = 'per_source'  # Dis BatchNorm per source (DCGAN) or over [x; x_rec; x_p] ('joint', authors).
+  c.dis_leak = 0.2  # Negative slope of the discriminator's leaky ReLUs (DCGAN 0.2; authors 0 = ReLU).
   c.latent_dis_widths = (256, 256)  # aae: hidden widths of the discriminator on codes.
-  c.init = 'default'  # Weights: 'default' (flax LeCun normal) or 'dcgan' (N(0, 0.02)).
+  c.init = 'dcgan'  # Weights: 'dcgan' (N(0, 0.02)) or 'default' (flax LeCun normal, authors).
 
   # Objective (SPEC 2-4). Decoder loss = llike_weight * L_llike + gan_weight * L_gen.
   c.decoder_llike_weight = 1.0  # gamma (paper) or w (authors: 1e-6, with gan 1 - w).
   c.decoder_gan_weight = 1.0  # Weight of the decoder's GAN term.
   # 'fixed': the weights above; 'adaptive': the GAN term's weight is decoder_gan_weight
   # times |grad L_llike| / |grad L_gen| at the decoder's output (VQGAN, Esser et al. 2021).
-  c.decoder_gan_balance = 'fixed'
+  c.decoder_gan_balance = 'adaptive'
+  # Weight of a pixel-wise term (pixel_likelihood, as the VAE's) added to L_llike in the
+  # encoder's and decoder's losses; 0 in the paper (CVAE-GAN, VQGAN use one).
+  c.pixel_llike_weight = 1.0
   c.gan_generator_loss = 'non_saturating'  # 'saturating' (paper) or 'non_saturating'.
-  c.gan_include_recon = True  # Discriminate x_rec as fake too (paper True, authors False).
+  c.gan_include_recon = False  # Discriminate x_rec as fake too (paper True, authors False).
   c.gan_real_weight = 1.0  # Weight of -log D(x) in L_GAN (authors 0.5).
   c.gan_fake_weight = 1.0  # Weight of each -log(1 - D(.)) term in L_GAN (authors 0.5).
-  c.use_equilibrium = True  # Authors' rule: skip the update of the side that is winning.
+  c.use_equilibrium = False  # Authors' rule: skip the update of the side that is winning.
   c.equilibrium = 0.68
   c.margin = 0.35
   c.prior_scale = 1.0  # z_p ~ N(0, prior_scale^2 I) (1 for models with a KL term).
@@ -60,18 +65,18 @@ def get_config() -> ml_collections.ConfigDict:
   c.pixel_likelihood = 'bernoulli'  # 'bernoulli' (BCE) or 'gaussian' (squared error).
   c.pixel_sigma = 1.0  # 'gaussian': standard deviation of the pixel noise.
   c.aae_adversarial_weight = 1.0  # aae: weight of the encoder's generator loss.
-  c.critic_steps = 0  # Discriminator updates per step before the others; 0 = together.
+  c.critic_steps = 1  # Discriminator updates per step before the others; 0 = together.
   c.critic_loop = 'auto'  # 'fori' (lax.fori_loop), 'unrolled', 'auto' (unrolled on CPU).
   c.dis_weight_clip = 0.0  # Clip discriminator params to [-c, c] after updates (WGAN).
 
   # Optimisation (SPEC 6): one optimizer per role.
   c.batch_size = 64  # Per update; a step with critic_steps = k >= 1 reads k batches.
   c.num_train_steps = 3000
-  c.optimizer = 'rmsprop'  # 'rmsprop' (SPEC 6, WGAN) or 'adam' (DCGAN).
-  c.learning_rate = 3e-4
+  c.optimizer = 'adam'  # 'adam' (DCGAN) or 'rmsprop' (SPEC 6, WGAN).
+  c.learning_rate = 2e-4
   c.rmsprop_decay = 0.9
   c.rmsprop_eps = 1e-8
-  c.adam_b1 = 0.9
+  c.adam_b1 = 0.5
   c.adam_b2 = 0.999
   c.lr_schedule = 'constant'  # 'constant', 'linear' or 'cosine' decay over the run.
   c.lr_end_factor = 0.0  # Final lr / initial lr for 'linear' and 'cosine'.

@@ -1,19 +1,14 @@
 """Plain VAE on the embedded digits: encoder + decoder, Bernoulli pixels + KL (SPEC 9).
 
-Same networks, optimizer and budget as the VAE-GAN default, so the two differ only in
-the reconstruction loss and the discriminator. `model_fields` is shared with
-configs/vae_celeba.py.
+Same networks and budget as the VAE-GAN default; the optimizer is vaegan_jax/recipes.py's
+'vae' recipe (shared with configs/vae_celeba.py).
 """
 
 from configs import default
-
-
-def model_fields(c):
-  c.model = 'vae'
-  c.use_equilibrium = False
-  c.pixel_likelihood = 'bernoulli'  # or 'gaussian' with --config.pixel_sigma
-  return c
+from vaegan_jax import recipes
 
 
 def get_config():
-  return model_fields(default.get_config())
+  c = default.get_config()
+  recipes.apply(c, 'vae')
+  return c

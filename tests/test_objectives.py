@@ -16,8 +16,17 @@ from vaegan_jax import train_state as ts
 from vaegan_jax import train_step as tstep
 
 
-def _setup(**overrides):
+# The paper's three terms alone (fixed weights, no pixel term, x_rec discriminated), so
+# L_GAN reaches the encoder through x_rec and the exclusions below mean something. The
+# default recipe's extras are tested on their own (adaptive weight, pixel term, golden).
+PAPER_TERMS = dict(decoder_gan_balance='fixed', pixel_llike_weight=0.0,
+                   gan_include_recon=True)
+
+
+def _setup(paper_terms=True, **overrides):
   config = tiny.get_config()
+  if paper_terms:
+    config.update(PAPER_TERMS)
   config.update(overrides)
   nets = objectives.build_networks(config)
   txs = ts.make_optimizers(config, nets.roles())
@@ -108,7 +117,8 @@ def test_decoder_update_raises_discriminator_logit_on_generated_images(gen_loss)
 def test_skipped_roles_keep_params_and_optimizer_state():
   # equilibrium=10 makes both costs "below equilibrium - margin": the discriminator is
   # winning, so its update is skipped while the decoder and encoder move.
-  config, nets, txs, state, batch, _ = _setup(equilibrium=10.0, margin=0.35)
+  config, nets, txs, state, batch, _ = _setup(use_equilibrium=True, critic_steps=0,
+                                              equilibrium=10.0, margin=0.35)
   step = tstep.make_train_step(config, nets, txs)
   before = jax.device_get(state)
   after, metrics = step(state, batch)
@@ -142,21 +152,22 @@ def test_train_step_compiles_once():
 # PURPOSE, run `python -m pytest tests/test_objectives.py -k golden -s` and paste the
 # printed values here; an unexpected change means a behaviour change to investigate.
 GOLDEN = {
-    'loss/decoder': 31.570894241333008,
-    'loss/discriminator': 2.5812346935272217,
-    'loss/encoder': 33.25859832763672,
-    'loss/fake_cost': 0.75772625207901,
-    'loss/gan': 2.5812346935272217,
-    'loss/gen': 1.3786758184432983,
-    'loss/llike': 30.192218780517578,
-    'loss/prior': 3.066380023956299,
-    'loss/real_cost': 1.0134813785552979,
-    'loss/recon_cost': 0.8100271224975586,
+    'loss/decoder': 243.1871337890625,
+    'loss/discriminator': 1.384599208831787,
+    'loss/encoder': 184.65802001953125,
+    'loss/fake_cost': 0.6909803748130798,
+    'loss/gan': 1.384599208831787,
+    'loss/gen': 0.6965787410736084,
+    'loss/llike': 2.1350643634796143,
+    'loss/pixel': 182.5014190673828,
+    'loss/prior': 0.021543897688388824,
+    'loss/real_cost': 0.6936187744140625,
+    'loss/recon_cost': 0.688746988773346,
 }
 
 
 def test_golden_values_after_one_step():
-  config, nets, txs, state, batch, _ = _setup()
+  config, nets, txs, state, batch, _ = _setup(paper_terms=False)  # the default recipe
   step = tstep.make_train_step(config, nets, txs)
   state, _ = step(state, batch)
   _, metrics = step(state, input_pipeline.batch_for_step(
@@ -182,31 +193,35 @@ def test_per_source_batch_norm_normalises_each_group_alone():
 
 
 def _decoder_outputs(config, nets, state, batch, key):
-  """[x_rec; x_p] as objectives.vaegan computes them (same noise, same BatchNorm)."""
+  """x and the decoder's pre-tanh activation of [x_rec; x_p] as objectives.vaegan
+  computes them (same noise, same BatchNorm)."""
   x = batch['image']
   eps_key, prior_key = jax.random.split(key)
   (mu, logvar), _ = objectives.networks.apply(
       nets.encoder, state.params['encoder'], state.batch_stats['encoder'], x, True)
   z = mu + jnp.exp(0.5 * logvar) * objectives.per_example_normal(eps_key, mu.shape)
   z_p = objectives.prior_sample(prior_key, mu.shape, config)
-  x_gen, _ = objectives.networks.apply(nets.decoder, state.params['decoder'],
+  a_gen, _ = objectives.networks.apply(nets.decoder, state.params['decoder'],
                                        state.batch_stats['decoder'],
-                                       jnp.concatenate([z, z_p]), True)
-  return x, x_gen
+                                       jnp.concatenate([z, z_p]), True, logits=True)
+  return x, a_gen
 
 
-@pytest.mark.parametrize('dis_bn', ['joint', 'per_source'])
-def test_adaptive_gan_weight_is_the_ratio_of_output_gradient_norms(dis_bn):
-  # lambda = |d(a L_llike)/d[x_rec; x_p]| / |dL_gen/d[x_rec; x_p]|, computed here from
-  # the discriminator alone, must be the weight the objective reports.
+@pytest.mark.parametrize('dis_bn, pixel_weight', [('joint', 0.0), ('per_source', 0.0),
+                                                  ('joint', 2.0)])
+def test_adaptive_gan_weight_is_the_ratio_of_output_gradient_norms(dis_bn, pixel_weight):
+  # lambda = |d(a L_llike + w L_pixel)/dA| / |dL_gen/dA| at the decoder's pre-tanh
+  # activation A of [x_rec; x_p], computed here from the discriminator and the pixel
+  # loss alone, must be the weight the objective reports.
   config, nets, _, state, batch, objective = _setup(
       decoder_gan_balance='adaptive', decoder_llike_weight=0.3, decoder_gan_weight=0.5,
-      dis_batch_norm=dis_bn)
+      dis_batch_norm=dis_bn, pixel_llike_weight=pixel_weight)
   key = jax.random.PRNGKey(7)
-  x, x_gen = _decoder_outputs(config, nets, state, batch, key)
+  x, a_gen = _decoder_outputs(config, nets, state, batch, key)
   b = x.shape[0]
 
-  def terms(x_gen):
+  def terms(a_gen):
+    x_gen = jnp.tanh(a_gen)
     (logits, feats), _ = objectives._discriminate(
         nets.discriminator, state.params['discriminator'],
         state.batch_stats['discriminator'], [x, x_gen[:b], x_gen[b:]], True, dis_bn)
@@ -215,9 +230,14 @@ def test_adaptive_gan_weight_is_the_ratio_of_output_gradient_norms(dis_bn):
     gen = jax.nn.softplus(-logits[b:]).sum() / b  # -log D on x_p and on x_rec
     return llike, gen
 
-  g_llike = jax.grad(lambda g: terms(g)[0])(x_gen)
-  g_gen = jax.grad(lambda g: terms(g)[1])(x_gen)
-  want = 0.5 * norm(0.3 * g_llike) / (norm(g_gen) + objectives.ADAPTIVE_DELTA)
+  def bce(a_gen):  # Bernoulli NLL of (x + 1) / 2 with logits 2a, per image
+    t, logits = (x + 1) / 2, 2 * a_gen[:b]
+    return jnp.sum(jax.nn.softplus(logits) - t * logits) / b
+
+  g_rec = (0.3 * jax.grad(lambda a: terms(a)[0])(a_gen) +
+           pixel_weight * jax.grad(bce)(a_gen))
+  g_gen = jax.grad(lambda a: terms(a)[1])(a_gen)
+  want = 0.5 * norm(g_rec) / (norm(g_gen) + objectives.ADAPTIVE_DELTA)
   _, aux = objective(state.params, state.batch_stats, batch, key)
   np.testing.assert_allclose(aux['metrics']['decoder_gan_weight'], want, rtol=2e-4)
   assert want > 1e-3  # a real weight, not a clipped zero
@@ -227,14 +247,14 @@ def test_adaptive_gan_weight_is_a_constant_for_the_gradients():
   # The decoder's gradient must be a * grad L_llike + w * grad L_gen with w held fixed
   # (no gradient through the norms); the encoder and discriminator are unaffected.
   config, _, _, state, batch, objective = _setup(
-      decoder_gan_balance='adaptive', decoder_llike_weight=0.3)
+      decoder_gan_balance='adaptive', decoder_llike_weight=0.3, pixel_llike_weight=0.7)
   key = jax.random.PRNGKey(3)
   grads, _, aux = tstep.role_gradients(objective, state.params, state.batch_stats, batch,
                                        key)
   w = float(aux['metrics']['decoder_gan_weight'])
   want = {
-      'encoder': {'loss/prior': 1.0, 'loss/llike': 1.0},
-      'decoder': {'loss/llike': 0.3, 'loss/gen': w},
+      'encoder': {'loss/prior': 1.0, 'loss/llike': 1.0, 'loss/pixel': 0.7},
+      'decoder': {'loss/llike': 0.3, 'loss/gen': w, 'loss/pixel': 0.7},
       'discriminator': {'loss/gan': 1.0},
   }
   for role, weights in want.items():

@@ -228,7 +228,8 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   if _FAST_XLA_FLAGS.value:
     xla_flags.set_cpu_flags()
-  run(_CONFIG.value, steps=_STEPS.value, warmup=_WARMUP.value, matmul_n=_MATMUL_N.value,
+  from vaegan_jax import cli  # pylint: disable=g-import-not-at-top
+  run(cli.config_value(_CONFIG), steps=_STEPS.value, warmup=_WARMUP.value, matmul_n=_MATMUL_N.value,
       profile_dir=_PROFILE_DIR.value, count_useful_flops=_USEFUL_FLOPS.value)
 
 

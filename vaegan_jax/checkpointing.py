@@ -10,6 +10,8 @@ import jax
 import ml_collections
 import orbax.checkpoint as ocp
 
+from vaegan_jax import recipes
+
 CONFIG_FILE = 'config.json'
 
 
@@ -65,14 +67,15 @@ def _default_config() -> dict:
 def load_config(workdir: str) -> ml_collections.ConfigDict:
   """The config a run in `workdir` was trained with (lists come back as tuples).
 
-  Fields added to configs/default.py after the run was saved take their default values,
-  which keep the behaviour of the code the run was trained with.
+  Fields added to configs/default.py after the run was saved take the value that keeps
+  the behaviour of the code the run was trained with: recipes.VAEGAN_BEFORE's for the
+  fields whose default the VAE-GAN recipe changed, the default for the others.
   """
   path = os.path.join(workdir, CONFIG_FILE)
   if not os.path.exists(path):
     raise CheckpointError(f'no {CONFIG_FILE} in {workdir}: is it a train.py workdir?')
   with open(path) as f:
     d = json.load(f)
-  d = {**_default_config(), **d}
+  d = {**_default_config(), **recipes.VAEGAN_BEFORE, **d}
   d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
   return ml_collections.ConfigDict(d)

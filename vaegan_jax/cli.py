@@ -8,6 +8,7 @@ from absl import logging
 
 from vaegan_jax import checkpointing
 from vaegan_jax import input_pipeline
+from vaegan_jax import recipes
 from vaegan_jax import validation
 
 USER_ERRORS = (validation.ConfigError, input_pipeline.DataError,
@@ -45,15 +46,38 @@ def define_config_flag(default_path: str):
     sys.exit(2)
 
 
-def config_value(flag_holder):
-  """The parsed config, or one line and exit 2 if the config file could not be loaded."""
+def config_value(flag_holder, argv=None, out=sys.stdout):
+  """The parsed config, or one line and exit 2 if the config file could not be loaded.
+
+  When the command line switches the model (`--config.model=X`), X's training recipe
+  (vaegan_jax/recipes.py) replaces the config file's, except the fields the command
+  line also sets; one line on `out` lists what changed.
+  """
   try:
     config = flag_holder.value
     config.keys()  # a config file that failed to load raises only when first read
-    return config
   except (OSError, ImportError, SyntaxError, AttributeError) as e:
     print(f'error: cannot load --config: {_one_line(e.__cause__ or e)}', file=sys.stderr)
     sys.exit(2)
+  explicit = command_line_fields(sys.argv if argv is None else argv)
+  if 'model' in explicit and config.model in recipes.RECIPES:
+    changed = recipes.apply(config, config.model, keep=explicit - {'model'})
+    changed.pop('model', None)
+    if changed:
+      print(f'model {config.model}: its own recipe replaces the config file\'s ' +
+            ', '.join(f'{k} {old!r} -> {new!r}' for k, (old, new) in changed.items()) +
+            ' (keep a value with --config.<field>=...; README "Switching models")',
+            file=out)
+  return config
+
+
+def command_line_fields(argv) -> set[str]:
+  """Names of the config fields set on a command line (`--config.name[=value]`)."""
+  fields = set()
+  for arg in argv[1:]:
+    if arg.startswith('--config.'):
+      fields.add(arg[len('--config.'):].split('=', 1)[0])
+  return fields
 
 
 def parse_flags(argv):

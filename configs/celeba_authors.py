@@ -1,0 +1,20 @@
+"""VAE-GAN on CelebA 64x64 with the authors' exact settings (celeba_aegan.py, SPEC 2-7).
+
+The data and networks of configs/celeba.py (the authors' crop, blur and encoder dense
+1024) with vaegan_jax/recipes.py's VAEGAN_AUTHORS: decoder loss
+1e-6 * L_llike + (1 - 1e-6) * GAN, the discriminator on real images and prior samples
+only (real/fake weights 1/2), the equilibrium rule, RMSProp with weight decay 1e-5 and a
+linear learning-rate decay over 250 epochs of 250 batches. Kept to reproduce the
+authors; configs/celeba.py is the recipe that trains (README "Keeping the GAN healthy"
+has what these settings measure here).
+"""
+
+from configs import celeba
+from vaegan_jax import recipes
+
+
+def get_config():
+  c = celeba.get_config()
+  recipes.apply(c, 'vaegan', fields=recipes.VAEGAN_AUTHORS)
+  c.num_train_steps = 250 * 250
+  return c
