@@ -179,13 +179,17 @@ def _adaptive_weight(g_rec: jax.Array, g_gen: jax.Array, axis_name: str | None):
   instead of its last layer's weights (the same balance, without reaching into the
   decoder's parameters): the decoder's GAN gradient gets the norm of its
   reconstruction gradient (L_llike and the optional pixel term), whatever the scale of
-  Dis_l. Inside pmap the squared norms are summed over devices, so every replica uses
-  the global batch's lambda.
+  Dis_l. Inside pmap the squared norms are summed over the n devices and divided by
+  n^2 (each device's loss is a mean over its b = B / n examples, so its gradients are
+  n times the global mean's): every replica uses the lambda of the global batch on one
+  device, delta included.
   """
   sq = lambda g: jnp.sum(jnp.square(g))
   n_rec, n_gen = sq(g_rec), sq(g_gen)
   if axis_name:
-    n_rec, n_gen = jax.lax.psum(n_rec, axis_name), jax.lax.psum(n_gen, axis_name)
+    n = jax.lax.psum(1.0, axis_name)
+    n_rec = jax.lax.psum(n_rec, axis_name) / n**2
+    n_gen = jax.lax.psum(n_gen, axis_name) / n**2
   lam = jnp.sqrt(n_rec) / (jnp.sqrt(n_gen) + ADAPTIVE_DELTA)
   return jax.lax.stop_gradient(jnp.clip(lam, 0.0, ADAPTIVE_MAX))
 
