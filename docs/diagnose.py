@@ -1,6 +1,6 @@
 """Measures why a VAE-GAN's adversarial game stalls; writes the numbers and a figure.
 
-  python docs/diagnose.py --out runs/diagnose [--steps 2000] [--image_size 28]
+  python docs/diagnose.py --out runs/diagnose [--steps 1000] [--image_size 16]
       [--data digits | --data folder --data_path DIR] [--seed 0]
       [--runs before,after]  # names from RUNS below
   python docs/diagnose.py --out runs/diagnose --plot_only  # redraw from saved runs
@@ -191,9 +191,9 @@ def plot(runs: dict, path: str) -> None:
 def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument('--out', default=os.path.join('runs', 'diagnose'))
-  p.add_argument('--steps', type=int, default=2000)
+  p.add_argument('--steps', type=int, default=1000)
   p.add_argument('--probe_every', type=int, default=50)
-  p.add_argument('--image_size', type=int, default=28)
+  p.add_argument('--image_size', type=int, default=16)
   p.add_argument('--data', default='digits', choices=compare.DATA)
   p.add_argument('--data_path', default='')
   p.add_argument('--seed', type=int, default=0)
