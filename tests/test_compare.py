@@ -154,6 +154,18 @@ def test_compare_several_seeds_at_28x28_gives_mean_and_spread(tmp_path):
   assert height == 3 * (28 * 2 + 2 * 2)  # 28x28 tiles drawn at scale 2, three rows
   for s in (3, 4):
     assert os.path.isdir(tmp_path / f'seed{s}' / 'vaegan' / 'checkpoints')
+  # Re-running resumes: nothing left to train, and the table keeps the first session's
+  # training time and the discriminator's update fraction.
+  log = io.StringIO()
+  again = compare.compare(2, str(tmp_path), models=('vae', 'vaegan'), num_samples=32,
+                          overrides=dict(TINY, log_every=1), classifier_steps=20,
+                          seed=3, seeds=2, image_size=28, out=log)
+  assert log.getvalue().count('nothing to do') == 4
+  for m in ('vae', 'vaegan'):
+    for first, second in zip(results['models'][m]['runs'], again['models'][m]['runs']):
+      assert second['train_time_s'] >= first['train_time_s'] > 0
+      assert second['dis_updated'] == first['dis_updated']
+      assert second['fd'] == pytest.approx(first['fd'], rel=1e-4)
 
 
 def test_compare_reads_a_folder_of_class_folders(tmp_path):

@@ -12,8 +12,9 @@ the train split (a few seconds); its 64 penultimate activations (times one const
 that gives the held-out images' features unit root mean square) are the feature
 space of the scores. Then each model is trained from `configs/<model>_digits.py` (its
 own recipe; data, size and seed set by compare) for `--steps` steps on the train split
-alone, in `OUT/seed<s>/<model>` (re-running the command resumes there), and scored on
-the held-out split:
+alone, in `OUT/seed<s>/<model>` (re-running the command resumes there; the training
+time and the discriminator's update fractions of earlier sessions are kept in
+`compare_run.json` beside the checkpoints), and scored on the held-out split:
 
   FD:         Frechet distance between Gaussians fitted to the features of N prior
               samples (z = prior_scale * N(0, I), one fixed key) and of the held-out
@@ -348,6 +349,27 @@ def _evaluate(config, nets, state, heldout: Split, classifier: Classifier,
   return result, samples
 
 
+RUN_RECORD = 'compare_run.json'  # in each model's workdir
+
+
+def _read_run_record(workdir: str) -> dict:
+  """The training time and log windows of the earlier sessions of a resumed run."""
+  path = os.path.join(workdir, RUN_RECORD)
+  if not os.path.exists(path):
+    return dict(train_time_s=0.0, windows=[])
+  with open(path) as f:
+    record = json.load(f)
+  return dict(train_time_s=float(record['train_time_s']),
+              windows=[(int(st), m) for st, m in record['windows']])
+
+
+def _write_run_record(workdir: str, record: dict) -> None:
+  tmp = os.path.join(workdir, RUN_RECORD + '.tmp')
+  with open(tmp, 'w') as f:
+    json.dump(record, f)
+  os.replace(tmp, os.path.join(workdir, RUN_RECORD))
+
+
 def _second_half_updates(windows: list[tuple[int, dict]], steps: int) -> float | None:
   """Fraction of the steps of the run's second half that updated the discriminator
   (from the trainer's logging windows), or None if the model never skips it."""
@@ -529,11 +551,14 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
     log(f'== seed {seed}, {model} ({i + 1}/{len(configs)}): {steps} steps, batch '
         f'{config.batch_size}')
     workdir = os.path.join(out_dir, model)
+    record = _read_run_record(workdir)
     windows = []
     t = time.perf_counter()
     try:
       state = trainer.train_and_evaluate(
-          config, workdir, out=_Prefixed(out, f'[{model}] '), write_summaries=False, on_log=lambda s, m: windows.append((s, m)))
+          config, workdir, out=_Prefixed(out, f'[{model}] '), write_summaries=False,
+          on_log=lambda s, m: windows.append(
+              (s, {k: float(v) for k, v in m.items() if k == 'updated/discriminator'})))
     except trainer.TrainingDiverged as e:
       log(f'[{model}] diverged: {e}')
       results['models'][model] = dict(
@@ -542,7 +567,11 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
           diverged=str(e).split(':')[0])
       results['rows'].append((f'{model} (diverged)', None))
       continue
-    elapsed = time.perf_counter() - t
+    # A resumed run adds its time and log windows to those of the earlier sessions.
+    start = min([st for st, _ in windows], default=int(state.step) + 1)
+    windows = [(st, m) for st, m in record['windows'] if st < start] + windows
+    elapsed = record['train_time_s'] + time.perf_counter() - t
+    _write_run_record(workdir, dict(train_time_s=elapsed, windows=windows))
     scores, samples = _evaluate(config, objectives.build_networks(config), state,
                                 heldout, clf, heldout_features, num_samples, seed)
     results['models'][model] = dict(
