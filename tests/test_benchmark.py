@@ -13,8 +13,8 @@ _KEYS = ('step_s', 'compile_s', 'flops', 'flops_per_s', 'matmul_peak_flops_per_s
 
 @pytest.mark.parametrize('config', ['tiny', 'wgan_digits', 'aae_digits'])
 def test_benchmark_last_line_parses(config):
-  # tiny: the default VAE-GAN objective on small widths, one pass; wgan: a step reads critic_steps
-  # batches (2 here, to keep the compile short); aae: a discriminator on codes.
+  # tiny: the default VAE-GAN objective on small widths, one pass; wgan: a step reads
+  # critic_steps batches (2 here, to keep the compile short); aae: a discriminator on codes.
   cmd = [sys.executable, '-m', 'vaegan_jax.benchmark',
          '--config', os.path.join(_REPO, 'configs', f'{config}.py'),
          '--config.batch_size=8', '--steps', '2', '--matmul_n', '512']

@@ -370,6 +370,12 @@ def _write_run_record(workdir: str, record: dict) -> None:
   os.replace(tmp, os.path.join(workdir, RUN_RECORD))
 
 
+def _update_fractions(means: dict) -> dict:
+  """The part of a log window that the table needs (and compare_run.json keeps)."""
+  key = 'updated/discriminator'
+  return {key: float(means[key])} if key in means else {}
+
+
 def _second_half_updates(windows: list[tuple[int, dict]], steps: int) -> float | None:
   """Fraction of the steps of the run's second half that updated the discriminator
   (from the trainer's logging windows), or None if the model never skips it."""
@@ -557,8 +563,7 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
     try:
       state = trainer.train_and_evaluate(
           config, workdir, out=_Prefixed(out, f'[{model}] '), write_summaries=False,
-          on_log=lambda s, m: windows.append(
-              (s, {k: float(v) for k, v in m.items() if k == 'updated/discriminator'})))
+          on_log=lambda s, m: windows.append((s, _update_fractions(m))))
     except trainer.TrainingDiverged as e:
       log(f'[{model}] diverged: {e}')
       results['models'][model] = dict(
