@@ -231,3 +231,35 @@ def test_a_diverged_model_gets_a_row_and_the_others_still_run(tmp_path, monkeypa
   assert rows['vaegan'][1] == '0/1 (1 diverged)' and rows['vaegan'][2] == '—'
   height = Image.open(tmp_path / 'samples.png').size[1]
   assert height == 2 * compare.FIGURE_SCALE * (16 + 2)  # held-out row + the empty row
+
+
+def test_a_killed_run_keeps_its_time_and_log_windows(tmp_path, monkeypatch):
+  # A session killed mid-run (here: interrupted after its log windows) leaves its
+  # training time and windows in compare_run.json; the next session, resumed from an
+  # earlier checkpoint, replaces the windows it logs again and adds its time.
+  def killed_after(steps):
+    def train(config, workdir, *, on_log, **kwargs):
+      del config, kwargs
+      os.makedirs(workdir, exist_ok=True)
+      for s in steps:
+        on_log(s, {'updated/discriminator': s / 1000, 'loss/gan': 1.0})
+      raise KeyboardInterrupt
+    return train
+
+  record = lambda: json.loads(
+      (tmp_path / 'seed0' / 'vaegan' / compare.RUN_RECORD).read_text())
+  run = lambda: compare.compare(300, str(tmp_path), models=('vaegan',), num_samples=32,
+                                overrides=TINY, classifier_steps=5, out=io.StringIO())
+  monkeypatch.setattr(compare.trainer, 'train_and_evaluate', killed_after([50, 100]))
+  with pytest.raises(KeyboardInterrupt):
+    run()
+  first = record()
+  assert first['windows'] == [[50, {'updated/discriminator': 0.05}],
+                              [100, {'updated/discriminator': 0.1}]]
+  assert first['train_time_s'] > 0
+  monkeypatch.setattr(compare.trainer, 'train_and_evaluate', killed_after([100, 150]))
+  with pytest.raises(KeyboardInterrupt):
+    run()
+  second = record()
+  assert [st for st, _ in second['windows']] == [50, 100, 150]
+  assert second['train_time_s'] > first['train_time_s']

@@ -13,8 +13,9 @@ that gives the held-out images' features unit root mean square) are the feature
 space of the scores. Then each model is trained from `configs/<model>_digits.py` (its
 own recipe; data, size and seed set by compare) for `--steps` steps on the train split
 alone, in `OUT/seed<s>/<model>` (re-running the command resumes there; the training
-time and the discriminator's update fractions of earlier sessions are kept in
-`compare_run.json` beside the checkpoints), and scored on the held-out split:
+time and the discriminator's update fractions of earlier sessions, killed ones
+included, are kept in `compare_run.json` beside the checkpoints, written at every log
+window), and scored on the held-out split:
 
   FD:         Frechet distance between Gaussians fitted to the features of N prior
               samples (z = prior_scale * N(0, I), one fixed key) and of the held-out
@@ -560,10 +561,21 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
     record = _read_run_record(workdir)
     windows = []
     t = time.perf_counter()
+
+    def run_record():  # this session's time and log windows added to the earlier ones'
+      start = min([st for st, _ in windows], default=None)
+      kept = [(st, m) for st, m in record['windows'] if start is None or st < start]
+      return dict(train_time_s=record['train_time_s'] + time.perf_counter() - t,
+                  windows=kept + windows)
+
+    def on_log(step, means):  # kept at every log window, so a killed run loses none
+      windows.append((step, _update_fractions(means)))
+      _write_run_record(workdir, run_record())
+
     try:
       state = trainer.train_and_evaluate(
           config, workdir, out=_Prefixed(out, f'[{model}] '), write_summaries=False,
-          on_log=lambda s, m: windows.append((s, _update_fractions(m))))
+          on_log=on_log)
     except trainer.TrainingDiverged as e:
       log(f'[{model}] diverged: {e}')
       results['models'][model] = dict(
@@ -573,10 +585,9 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
       results['rows'].append((f'{model} (diverged)', None))
       continue
     # A resumed run adds its time and log windows to those of the earlier sessions.
-    start = min([st for st, _ in windows], default=int(state.step) + 1)
-    windows = [(st, m) for st, m in record['windows'] if st < start] + windows
-    elapsed = record['train_time_s'] + time.perf_counter() - t
-    _write_run_record(workdir, dict(train_time_s=elapsed, windows=windows))
+    final = run_record()
+    _write_run_record(workdir, final)
+    elapsed, windows = final['train_time_s'], final['windows']
     scores, samples = _evaluate(config, objectives.build_networks(config), state,
                                 heldout, clf, heldout_features, num_samples, seed)
     results['models'][model] = dict(
