@@ -60,6 +60,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.equilibrium = 0.68
   c.margin = 0.35
   c.prior_scale = 1.0  # z_p ~ N(0, prior_scale^2 I) (1 for models with a KL term).
+  # beta: weight of L_prior (the KL) in the encoder's loss (vaegan, vae); 1 in the paper
+  # and the ELBO, > 1 as beta-VAE (Higgins et al., ICLR 2017).
+  c.prior_weight = 1.0
 
   # Other models (vae, dcgan, wgan, aae). Pixel likelihood of vae and aae reconstructions:
   c.pixel_likelihood = 'bernoulli'  # 'bernoulli' (BCE) or 'gaussian' (squared error).

@@ -112,10 +112,10 @@ def _sigmoid(v):
   return 1.0 / (1.0 + np.exp(-v))
 
 
-@pytest.mark.parametrize('likelihood', ['bernoulli', 'gaussian'])
-def test_vae_loss_values_by_hand(likelihood):
+@pytest.mark.parametrize('likelihood, beta', [('bernoulli', 1.0), ('gaussian', 2.5)])
+def test_vae_loss_values_by_hand(likelihood, beta):
   config, nets, _, state, batch, objective = _setup(
-      'vae', pixel_likelihood=likelihood, pixel_sigma=0.3)
+      'vae', pixel_likelihood=likelihood, pixel_sigma=0.3, prior_weight=beta)
   key = jax.random.PRNGKey(7)
   losses, aux = objective(state.params, state.batch_stats, batch, key)
   x = np.asarray(batch['image'], np.float64)
@@ -129,9 +129,10 @@ def test_vae_loss_values_by_hand(likelihood):
     rec = np.mean(np.sum(-(t * np.log(p) + (1 - t) * np.log(1 - p)), axis=(1, 2, 3)))
   else:
     rec = np.mean(np.sum((x_rec - x) ** 2, axis=(1, 2, 3))) / (2 * 0.3**2)
-  np.testing.assert_allclose(losses['encoder'], kl + rec, rtol=2e-4)
+  np.testing.assert_allclose(losses['encoder'], beta * kl + rec, rtol=2e-4)
   np.testing.assert_allclose(losses['decoder'], rec, rtol=2e-4)
   np.testing.assert_allclose(aux['metrics']['loss/prior'], kl, rtol=2e-4)
+  np.testing.assert_allclose(aux['metrics']['loss/neg_elbo'], kl + rec, rtol=2e-4)
 
 
 @pytest.mark.parametrize('model', ['dcgan', 'wgan'])

@@ -247,14 +247,16 @@ def test_adaptive_gan_weight_is_the_ratio_of_output_gradient_norms(dis_bn, pixel
 def test_adaptive_gan_weight_is_a_constant_for_the_gradients():
   # The decoder's gradient must be a * grad L_llike + w * grad L_gen with w held fixed
   # (no gradient through the norms); the encoder and discriminator are unaffected.
+  # (With a KL weight beta = prior_weight = 2.5 in the encoder's loss.)
   config, _, _, state, batch, objective = _setup(
-      decoder_gan_balance='adaptive', decoder_llike_weight=0.3, pixel_llike_weight=0.7)
+      decoder_gan_balance='adaptive', decoder_llike_weight=0.3, pixel_llike_weight=0.7,
+      prior_weight=2.5)
   key = jax.random.PRNGKey(3)
   grads, _, aux = tstep.role_gradients(objective, state.params, state.batch_stats, batch,
                                        key)
   w = float(aux['metrics']['decoder_gan_weight'])
   want = {
-      'encoder': {'loss/prior': 1.0, 'loss/llike': 1.0, 'loss/pixel': 0.7},
+      'encoder': {'loss/prior': 2.5, 'loss/llike': 1.0, 'loss/pixel': 0.7},
       'decoder': {'loss/llike': 0.3, 'loss/gen': w, 'loss/pixel': 0.7},
       'discriminator': {'loss/gan': 1.0},
   }

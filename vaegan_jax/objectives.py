@@ -68,7 +68,8 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
            train: bool = True, axis_name: str | None = None):
   """VAE-GAN (SPEC 2-4). One forward pass of each network.
 
-  Encoder: L_prior + L_llike. Decoder: a * L_llike + b * L_gen. Discriminator: L_GAN.
+  Encoder: beta * L_prior + L_llike (beta = config.prior_weight, 1 in the paper).
+  Decoder: a * L_llike + b * L_gen. Discriminator: L_GAN.
   The GAN terms never enter the encoder's loss, and L_llike never enters the
   discriminator's, so with per-subtree gradients neither signal can leak; the feature
   target Dis_l(x) is additionally a stop_gradient (in losses.gaussian_feature_nll).
@@ -136,7 +137,7 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   l_pix = pixel(a_gen) if w_pix else jnp.zeros(())
 
   losses = {
-      'encoder': l_prior + l_llike + w_pix * l_pix,
+      'encoder': config.prior_weight * l_prior + l_llike + w_pix * l_pix,
       'decoder': (config.decoder_llike_weight * l_llike + w_pix * l_pix +
                   gan_weight * l_gen),
       'discriminator': l_gan,
@@ -210,8 +211,9 @@ def vae(params, batch_stats, batch, key, *, nets: networks.Networks, config,
         train: bool = True, axis_name: str | None = None):
   """VAE: pixel-wise likelihood (config.pixel_likelihood) + KL to N(0, I).
 
-  Encoder: L_prior + L_rec. Decoder: L_rec (the KL does not depend on it). Their sum
-  is the negative ELBO (up to the Gaussian's constant), logged as loss/neg_elbo.
+  Encoder: beta * L_prior + L_rec (beta = config.prior_weight). Decoder: L_rec (the KL
+  does not depend on it). With beta = 1 their sum is the negative ELBO (up to the
+  Gaussian's constant), logged as loss/neg_elbo (always with beta = 1).
   """
   x = batch['image']
   (mu, logvar), enc_bs = networks.apply(
@@ -221,7 +223,7 @@ def vae(params, batch_stats, batch, key, *, nets: networks.Networks, config,
                              train, logits=True)
   l_prior = L.kl_standard_normal(mu, logvar).mean()
   l_rec = L.pixel_nll(a, x, config.pixel_likelihood, config.pixel_sigma).mean()
-  losses = {'encoder': l_prior + l_rec, 'decoder': l_rec}
+  losses = {'encoder': config.prior_weight * l_prior + l_rec, 'decoder': l_rec}
   metrics = {
       'loss/prior': l_prior,
       'loss/rec': l_rec,

@@ -34,7 +34,7 @@ VAEGAN = dict(
     margin=0.35, gan_generator_loss='non_saturating', decoder_gan_balance='adaptive',
     decoder_llike_weight=1.0, decoder_gan_weight=1.0, pixel_llike_weight=1.0,
     pixel_likelihood='bernoulli', gan_include_recon=False, gan_real_weight=1.0,
-    gan_fake_weight=1.0,
+    gan_fake_weight=1.0, prior_weight=1.0,
 )
 
 # The authors' celeba_aegan.py (SPEC 2-4, 6): decoder w * L_llike + (1 - w) * GAN with
@@ -49,7 +49,7 @@ VAEGAN_AUTHORS = dict(
     margin=0.35, gan_generator_loss='non_saturating', decoder_gan_balance='fixed',
     decoder_llike_weight=1e-6, decoder_gan_weight=1.0 - 1e-6, pixel_llike_weight=0.0,
     pixel_likelihood='bernoulli', gan_include_recon=False, gan_real_weight=0.5,
-    gan_fake_weight=0.5,
+    gan_fake_weight=0.5, prior_weight=1.0,
 )
 
 # The paper as written (SPEC 2-3, 6): Dec minimises gamma * L_llike - L_GAN (saturating),
@@ -63,7 +63,7 @@ VAEGAN_PAPER = dict(
     margin=0.35, gan_generator_loss='saturating', decoder_gan_balance='fixed',
     decoder_llike_weight=1e-6, decoder_gan_weight=1.0, pixel_llike_weight=0.0,
     pixel_likelihood='bernoulli', gan_include_recon=True, gan_real_weight=1.0,
-    gan_fake_weight=1.0,
+    gan_fake_weight=1.0, prior_weight=1.0,
 )
 
 # The VAE-GAN default until this recipe (configs/default.py before it): the paper's
@@ -78,7 +78,7 @@ VAEGAN_BEFORE = dict(
     margin=0.35, gan_generator_loss='non_saturating', decoder_gan_balance='fixed',
     decoder_llike_weight=1.0, decoder_gan_weight=1.0, pixel_llike_weight=0.0,
     pixel_likelihood='bernoulli', gan_include_recon=True, gan_real_weight=1.0,
-    gan_fake_weight=1.0,
+    gan_fake_weight=1.0, prior_weight=1.0,
 )
 
 RECIPES = {
@@ -89,7 +89,7 @@ RECIPES = {
         optimizer='rmsprop', learning_rate=3e-4, adam_b1=0.9, adam_b2=0.999,
         rmsprop_decay=0.9, lr_schedule='constant', weight_decay=0.0, init='default',
         prior_scale=1.0, use_equilibrium=False, critic_steps=0, dis_weight_clip=0.0,
-        pixel_likelihood='bernoulli'),
+        pixel_likelihood='bernoulli', prior_weight=1.0),
     # Radford et al. (seed 004): Adam 2e-4, beta1 0.5, N(0, 0.02) initialisation, leaky
     # ReLU 0.2, real and generated batches normalised apart, the non-saturating
     # generator loss, one discriminator update before each generator update.

@@ -99,6 +99,8 @@ def validate(config, num_examples: int | None = None) -> None:
   if config.crop not in input_pipeline.CROPS:
     raise ConfigError(f'--config.crop must be one of {", ".join(input_pipeline.CROPS)} '
                       f'(got {config.crop!r})')
+  if config.prior_weight < 0:
+    raise ConfigError(f'--config.prior_weight must be >= 0 (got {config.prior_weight})')
   if config.pixel_llike_weight < 0:
     raise ConfigError(f'--config.pixel_llike_weight must be >= 0 (got '
                       f'{config.pixel_llike_weight})')
