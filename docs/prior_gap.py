@@ -30,8 +30,7 @@ import numpy as np
 
 from vaegan_jax import xla_flags  # pylint: disable=g-import-not-at-top
 xla_flags.set_cpu_flags()
-from vaegan_jax import checkpointing, compare, objectives, sampling  # pylint: disable=g-import-not-at-top
-from vaegan_jax import train_state as ts  # pylint: disable=g-import-not-at-top
+from vaegan_jax import compare, sample_cli, sampling  # pylint: disable=g-import-not-at-top
 
 NUM = 1000
 
@@ -54,11 +53,7 @@ def main():
   fd = lambda images: compare.frechet_distance(clf.features(images), held_f)
   x_train = train.images[:NUM]
   for model in a.models.split(','):
-    workdir = os.path.join(a.out, f'seed{a.seed}', model)
-    config = checkpointing.load_config(workdir)
-    nets = objectives.build_networks(config)
-    state = ts.create(config, nets, ts.make_optimizers(config, nets.roles()))
-    state = checkpointing.restore(checkpointing.manager(workdir, read_only=True), state)
+    config, nets, state = sample_cli.restore(os.path.join(a.out, f'seed{a.seed}', model))
     decode = jax.jit(lambda z, s=state, n=nets: sampling.decode(n, s, z))
     recon = jax.jit(lambda x, s=state, n=nets: sampling.reconstructions(n, s, x))
     z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(a.seed), NUM))
