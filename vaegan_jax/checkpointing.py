@@ -1,18 +1,33 @@
-"""Orbax checkpoints of the TrainState, and the config saved beside them."""
+"""Orbax checkpoints of the TrainState, verified on restore, and the saved config.
+
+Orbax writes each checkpoint to a temporary folder and renames it when complete, so a
+process killed during a save never leaves a half-written checkpoint that restores. A
+checkpoint damaged later (a bad disk, a partial copy) can still restore silently with
+wrong values: orbax keeps no checksums. So every save also writes
+`WORKDIR/checksums/<step>.json`, the CRC-32 of each array of the state, and `restore`
+compares the restored arrays with it. A checkpoint that fails to restore or to match is
+skipped with a one-line warning and the next older one is tried.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
+import shutil
+import zlib
 
 import jax
 import ml_collections
+import numpy as np
 import orbax.checkpoint as ocp
 
 from vaegan_jax import recipes
 
 CONFIG_FILE = 'config.json'
+HISTORY_KEY = 'history'  # config.json: one entry per training session (workdir.py)
+CHECKSUM_DIR = 'checksums'  # beside checkpoints/: <step>.json per checkpoint
+CORRUPT_DIR = 'corrupt_checkpoints'  # train.py moves the checkpoints it skipped here
 
 
 class CheckpointError(Exception):
@@ -27,29 +42,113 @@ def manager(workdir: str, max_to_keep: int = 3, read_only: bool = False):
                                options=options)
 
 
-def save(mngr, state) -> None:
-  """Starts an async save of `state` at its step (wait with mngr.wait_until_finished)."""
-  mngr.save(int(state.step), args=ocp.args.StandardSave(state))
+def _workdir(mngr) -> str:
+  return os.path.dirname(os.fspath(mngr.directory))
 
 
-def restore(mngr, abstract_state, step: int | None = None):
-  """Restores into the structure of `abstract_state` (keeps optimizer NamedTuples)."""
-  available = mngr.all_steps()
+def checksums(state) -> dict[str, str]:
+  """{array path: CRC-32 of its bytes} of a host state (numpy leaves)."""
+  leaves, _ = jax.tree_util.tree_flatten_with_path(state)
+  return {jax.tree_util.keystr(path): f'{zlib.crc32(np.ascontiguousarray(x).data):08x}'
+          for path, x in leaves}
+
+
+def save(mngr, state, write_checksums: bool = True) -> None:
+  """Starts an async save of the host state `state` at its step (wait with
+  mngr.wait_until_finished) and writes its checksums (process 0 only)."""
+  step = int(state.step)
+  mngr.save(step, args=ocp.args.StandardSave(state))
+  if not write_checksums:
+    return
+  folder = os.path.join(_workdir(mngr), CHECKSUM_DIR)
+  os.makedirs(folder, exist_ok=True)
+  path = os.path.join(folder, f'{step}.json')
+  with open(path + '.tmp', 'w') as f:
+    json.dump(checksums(state), f)
+  os.replace(path + '.tmp', path)
+  keep = set(mngr.all_steps()) | {step}
+  for name in os.listdir(folder):  # the checkpoints orbax removed (max_to_keep)
+    stem = name.split('.')[0]
+    if stem.isdigit() and int(stem) not in keep and name.endswith('.json'):
+      os.remove(os.path.join(folder, name))
+
+
+def _verify(workdir: str, step: int, state) -> None:
+  """Raises ValueError naming the first array whose CRC differs from the saved one."""
+  path = os.path.join(workdir, CHECKSUM_DIR, f'{step}.json')
+  if not os.path.exists(path):
+    return  # saved before checksums existed, or killed between save and checksum
+  with open(path) as f:
+    try:
+      saved = json.load(f)
+    except ValueError as e:
+      raise ValueError(f'unreadable {CHECKSUM_DIR}/{step}.json') from e
+  got = checksums(jax.device_get(state))
+  for name, crc in saved.items():
+    if got.get(name) != crc:
+      raise ValueError(f'checksum mismatch in {name}')
+
+
+def _reason(e: BaseException) -> str:
+  text = ' '.join(str(e).split()) or type(e).__name__
+  return text if len(text) <= 160 else text[:157] + '...'
+
+
+def restore(mngr, abstract_state, step: int | None = None, warn=None,
+            skipped: list | None = None):
+  """Restores into the structure of `abstract_state` (keeps optimizer NamedTuples).
+
+  `step` None: the newest checkpoint that restores and matches its checksums; each one
+  skipped is reported by `warn` (one line) and appended to `skipped` as (step, reason).
+  A given `step` must restore, or CheckpointError says why.
+  """
+  available = sorted(mngr.all_steps())
   if not available:
     raise CheckpointError(f'no checkpoint in {mngr.directory}')
-  if step is None:
-    step = mngr.latest_step()
-  elif step not in available:
+  if step is not None and step not in available:
     raise CheckpointError(f'no checkpoint for step {step} in {mngr.directory}; '
-                          f'available steps: {sorted(available)}')
+                          f'available steps: {available}')
   target = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
-  return mngr.restore(step, args=ocp.args.StandardRestore(target))
+  failures = []
+  for s in [step] if step is not None else available[::-1]:
+    try:
+      state = mngr.restore(s, args=ocp.args.StandardRestore(target))
+      _verify(_workdir(mngr), s, state)
+    except Exception as e:  # pylint: disable=broad-except
+      failures.append((s, _reason(e)))
+      continue
+    for f, why in failures:  # reported once an older checkpoint did restore
+      if skipped is not None:
+        skipped.append((f, why))
+      if warn is not None:
+        warn(f'warning: skipped the checkpoint of step {f} in {mngr.directory}: it does '
+             f'not restore ({why})')
+    return state
+  if step is not None:
+    raise CheckpointError(f'the checkpoint of step {step} in {mngr.directory} does not '
+                          f'restore ({failures[0][1]}); available steps: {available}')
+  raise CheckpointError(f'no checkpoint in {mngr.directory} restores (' +
+                        '; '.join(f'step {s}: {r}' for s, r in failures) +
+                        '); start a new run with another --workdir')
 
 
-def save_config(config, workdir: str) -> None:
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, CONFIG_FILE), 'w') as f:
-    f.write(config.to_json(indent=2))
+def set_aside(mngr, steps) -> str:
+  """Moves the checkpoints of `steps` (and their checksums) to WORKDIR/corrupt_checkpoints
+  so that training can save those steps again; nothing is deleted. Returns the folder."""
+  workdir = _workdir(mngr)
+  dest = os.path.join(workdir, CORRUPT_DIR)
+  os.makedirs(dest, exist_ok=True)
+  for s in steps:
+    stamp = 0
+    while os.path.exists(os.path.join(dest, f'{s}' + (f'.{stamp}' if stamp else ''))):
+      stamp += 1
+    name = f'{s}' + (f'.{stamp}' if stamp else '')
+    shutil.move(os.path.join(os.fspath(mngr.directory), str(s)), os.path.join(dest, name))
+    crc = os.path.join(workdir, CHECKSUM_DIR, f'{s}.json')
+    if os.path.exists(crc):
+      shutil.move(crc, os.path.join(dest, f'{name}.checksums.json'))
+  mngr.reload()
+  return dest
 
 
 def _default_config() -> dict:
@@ -75,7 +174,24 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
   if not os.path.exists(path):
     raise CheckpointError(f'no {CONFIG_FILE} in {workdir}: is it a train.py workdir?')
   with open(path) as f:
-    d = json.load(f)
+    try:
+      d = json.load(f)
+    except ValueError as e:
+      raise CheckpointError(f'{path} is not valid JSON ({e}); restore it from a copy or '
+                            'use another --workdir') from None
+  if not isinstance(d, dict):
+    raise CheckpointError(f'{path} does not hold a config (a JSON object)')
+  d.pop(HISTORY_KEY, None)
   d = {**_default_config(), **recipes.VAEGAN_BEFORE, **d}
   d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
   return ml_collections.ConfigDict(d)
+
+
+def load_history(workdir: str) -> list:
+  """config.json's training sessions ([] for a new workdir or a run saved before it)."""
+  try:
+    with open(os.path.join(workdir, CONFIG_FILE)) as f:
+      history = json.load(f).get(HISTORY_KEY, [])
+  except (OSError, ValueError, AttributeError):
+    return []
+  return history if isinstance(history, list) else []

@@ -9,10 +9,12 @@ from absl import logging
 from vaegan_jax import checkpointing
 from vaegan_jax import input_pipeline
 from vaegan_jax import recipes
+from vaegan_jax import preemption
 from vaegan_jax import validation
+from vaegan_jax import workdir
 
 USER_ERRORS = (validation.ConfigError, input_pipeline.DataError,
-               checkpointing.CheckpointError)
+               checkpointing.CheckpointError, workdir.WorkdirBusy)
 
 
 def quiet_logging() -> None:
@@ -102,6 +104,8 @@ def run(fn) -> int:
   except trainer.TrainingDiverged as e:
     print(f'diverged: {e}', file=sys.stderr)
     sys.exit(3)
+  except preemption.Stopped as e:  # the trainer saved and printed one line
+    sys.exit(128 + e.signum)
   except KeyboardInterrupt:
     sys.exit(130)
   return 0

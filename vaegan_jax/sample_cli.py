@@ -23,6 +23,7 @@ The returned array (and --save_array) holds only generated images, float32
 from __future__ import annotations
 
 import os
+import sys
 
 import jax
 import numpy as np
@@ -42,8 +43,13 @@ class UsageError(validation.ConfigError):
   """A bad sampling argument; a ConfigError, so cli.run prints it as one line."""
 
 
-def restore(workdir: str, step: int | None = None):
-  """(config, nets, state) of the run in `workdir` at `step` (default: the latest)."""
+def _warn(msg: str) -> None:
+  print(msg, file=sys.stderr, flush=True)
+
+
+def restore(workdir: str, step: int | None = None, warn=_warn):
+  """(config, nets, state) of the run in `workdir` at `step` (default: the newest
+  checkpoint that restores; `warn` gets one line per damaged newer one skipped)."""
   if not workdir:
     raise UsageError('--workdir is required')
   if not os.path.isdir(workdir):
@@ -54,7 +60,7 @@ def restore(workdir: str, step: int | None = None):
   abstract = jax.eval_shape(lambda: ts.create(config, nets, txs))
   mngr = checkpointing.manager(workdir, read_only=True)
   try:
-    state = checkpointing.restore(mngr, abstract, step)
+    state = checkpointing.restore(mngr, abstract, step, warn=warn)
   finally:
     mngr.close()
   return config, nets, state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -16,10 +17,12 @@ from vaegan_jax import input_pipeline
 from vaegan_jax import networks
 from vaegan_jax import objectives
 from vaegan_jax import parallel
+from vaegan_jax import preemption
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
 from vaegan_jax import train_step as tstep
 from vaegan_jax import validation
+from vaegan_jax import workdir as wd
 
 
 class TrainingDiverged(RuntimeError):
@@ -100,11 +103,14 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
                        on_log=None):
   """Trains `config.model` for `config.num_train_steps` steps in `workdir`.
 
-  Resumes from the latest checkpoint in `workdir` if there is one. Data-parallel over
-  all devices (see vaegan_jax/parallel.py). Every `config.log_every` steps the window's
-  mean metrics go to the progress line, TensorBoard, the GAN health check
-  (vaegan_jax/health.py) and `on_log(step, means)` if given. Returns the final
-  TrainState (host copy).
+  Resumes from the newest checkpoint in `workdir` that restores (damaged newer ones are
+  moved to WORKDIR/corrupt_checkpoints with a warning). Refuses, before writing
+  anything, a workdir that another live process trains in (workdir.RunLock) or whose run
+  has other state shapes (workdir.check_resume). SIGTERM and SIGINT save the current
+  step and raise preemption.Stopped. Data-parallel over all devices (see
+  vaegan_jax/parallel.py). Every `config.log_every` steps the window's mean metrics go
+  to the progress line, TensorBoard, the GAN health check (vaegan_jax/health.py) and
+  `on_log(step, means)` if given. Returns the final TrainState (host copy).
   """
   validation.validate(config)
   parallel.maybe_initialize_distributed(config)
@@ -117,16 +123,50 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
     if lead:
       print(msg, file=out, flush=True)
 
-  nets = objectives.build_networks(config)
-  txs = ts.make_optimizers(config, nets.roles())
+  lock = wd.RunLock(workdir, warn=log) if lead else contextlib.nullcontext()
+  with lock, preemption.StopSignals() as stop:
+    return _train(config, workdir, ds, write_summaries, on_log, log, lead, stop,
+                  n_local, per_device)
+
+
+def _restore_or_create(config, workdir, nets, txs, log):
+  """(state, manager, changed fields): the run in `workdir` if any, else a new state."""
   state = ts.create(config, nets, txs)
   mngr = checkpointing.manager(workdir, config.max_to_keep)
-  if mngr.latest_step() is not None:
-    state = checkpointing.restore(mngr, state)
-    log(f'resumed from {mngr.directory} at step {int(state.step)}')
-  if lead:
-    checkpointing.save_config(config, workdir)
+  changed = {}
+  if mngr.latest_step() is None:
+    return state, mngr, changed
+  try:
+    if os.path.exists(os.path.join(workdir, checkpointing.CONFIG_FILE)):
+      changed = wd.check_resume(checkpointing.load_config(workdir), config, workdir)
+    skipped = []
+    state = checkpointing.restore(mngr, state, warn=log, skipped=skipped)
+  except BaseException:
+    mngr.close()
+    raise
+  if skipped and jax.process_index() == 0:
+    where = checkpointing.set_aside(mngr, [s for s, _ in skipped])
+    log(f'warning: moved the skipped checkpoints (steps {", ".join(str(s) for s, _ in skipped)})'
+        f' to {where}')
+  if skipped and jax.process_count() > 1:
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    multihost_utils.sync_global_devices('set_aside')
+    mngr.reload()
+  log(f'resumed from {mngr.directory} at step {int(state.step)}')
+  if changed:
+    log('resuming with changed: ' + ', '.join(
+        f'{k} {wd.fmt(o)} -> {wd.fmt(n)}' for k, (o, n) in changed.items()))
+  return state, mngr, changed
+
+
+def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_local,
+           per_device):
+  nets = objectives.build_networks(config)
+  txs = ts.make_optimizers(config, nets.roles())
+  state, mngr, changed = _restore_or_create(config, workdir, nets, txs, log)
   start = int(state.step)
+  if lead:
+    wd.save_config(config, workdir, start, changed)
   total = int(config.num_train_steps)
   n_params = {r: sum(x.size for x in jax.tree.leaves(p)) for r, p in state.params.items()}
   log(f'{config.model} on {config.dataset} ({ds.num_examples} examples, '
@@ -152,12 +192,17 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
         tb.add_scalar(k, v, step)
       tb.flush()
 
+  def save(state):
+    checkpointing.save(mngr, state, write_checksums=lead)
+
   gan_health = health.GanHealth()
   last_saved = start
   pending = None  # (step, device metrics) of the step in flight, checked one step late
   window, t0, t_start = [], time.time(), time.time()
   try:
     for step in range(start + 1, total + 1):
+      if stop.requested(step - 1):
+        break
       pstate, metrics = step_fn(pstate, parallel.split(next(batches), n_local))
       if step == start + 1:
         log(f'compiled and ran the first step in {time.time() - t_start:.1f} s')
@@ -188,14 +233,30 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
         if last:
           log(f'samples: {path}')
       if step % config.checkpoint_every == 0 or last:
-        checkpointing.save(mngr, parallel.unreplicate(pstate))
+        save(parallel.unreplicate(pstate))
         last_saved = step
-  except KeyboardInterrupt:
+    # A signal during the last step changes nothing: that step was saved as the last.
+    if stop.signum is not None and last_saved < total:
+      state = parallel.unreplicate(pstate)
+      now = int(state.step)
+      if now > last_saved:
+        if pending is not None:  # never save a state whose losses were not checked
+          _check_finite(_first(pending[1]), pending[0])
+        save(state)
+      mngr.wait_until_finished()
+      msg = (f'stopped by {stop.name} at step {now}; checkpoint saved; re-run the same '
+             'command to resume' if now else
+             f'stopped by {stop.name} before the first step; nothing to save')
+      log(msg)
+      raise preemption.Stopped(stop.signum, msg)
+  except KeyboardInterrupt as e:
+    if isinstance(e, preemption.Stopped):
+      raise
     state = parallel.unreplicate(pstate)
-    if int(state.step) > last_saved:
+    if int(state.step) > last_saved and jax.process_count() == 1:
       if pending is not None:  # never save a state whose losses were not checked
         _check_finite(_first(pending[1]), pending[0])
-      checkpointing.save(mngr, state)
+      save(state)
       log(f'interrupted: saved step {int(state.step)}; re-run the command to resume')
     raise
   finally:
