@@ -35,7 +35,6 @@ from absl import app
 from absl import flags
 import jax
 import jax.numpy as jnp
-from ml_collections import config_flags
 
 from vaegan_jax import xla_flags
 
@@ -43,10 +42,9 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO not in sys.path:
   sys.path.insert(0, _REPO)
 
-_CONFIG = config_flags.DEFINE_config_file(
-    'config', os.path.join(_REPO, 'configs', 'celeba.py'),
-    'Config file (get_config()); override fields with --config.field=value.',
-    lock_config=True)
+from vaegan_jax import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+_CONFIG = cli.define_config_flag(os.path.join(_REPO, 'configs', 'celeba.py'))
 _STEPS = flags.DEFINE_integer('steps', 10, 'Timed steps (after the warm-up).')
 _WARMUP = flags.DEFINE_integer('warmup', 2, 'Untimed steps run first.')
 _MATMUL_N = flags.DEFINE_integer('matmul_n', 2048, 'Size n of the n x n peak matmul.')
@@ -225,13 +223,20 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+    print(f'error: unexpected arguments {argv[1:]}; flags look like --name=value',
+          file=sys.stderr)
+    sys.exit(2)
+  for name, value, low in (('steps', _STEPS.value, 1), ('warmup', _WARMUP.value, 0),
+                           ('matmul_n', _MATMUL_N.value, 1)):
+    if value < low:
+      print(f'error: --{name} must be >= {low} (got {value})', file=sys.stderr)
+      sys.exit(2)
   if _FAST_XLA_FLAGS.value:
     xla_flags.set_cpu_flags()
-  from vaegan_jax import cli  # pylint: disable=g-import-not-at-top
+  cli.quiet_logging()
   run(cli.config_value(_CONFIG), steps=_STEPS.value, warmup=_WARMUP.value, matmul_n=_MATMUL_N.value,
       profile_dir=_PROFILE_DIR.value, count_useful_flops=_USEFUL_FLOPS.value)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

@@ -323,7 +323,26 @@ def folder(config) -> Dataset:
     raise DataError(f'no image in {path} could be decoded')
 
   ds.read = lambda idx: [read_one(i) for i in idx]
+  _probe(names, files, path)
   return ds
+
+
+PROBE = 64  # images tried at load time before a folder is declared unreadable
+
+
+def _probe(names, files, path) -> None:
+  """Raises DataError now, not at the first batch, if none of the first PROBE images
+  decodes (a folder of non-images); stops at the first that does (usually the first)."""
+  first_error = None
+  for name in names[:PROBE]:
+    try:
+      _decode(files.read_bytes(name))
+      return
+    except Exception as e:  # pylint: disable=broad-except
+      first_error = first_error or f'{name}: {" ".join(str(e).split())[:100]}'
+  n = min(len(names), PROBE)
+  raise DataError(f'none of the {"" if n == len(names) else "first "}{n} images of {path} '
+                  f'could be decoded: corrupt or not images? (first: {first_error})')
 
 
 # ------------------------------------------------------------------------------ tfds
