@@ -56,9 +56,16 @@ def _files(workdir):
   return out
 
 
-@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_saves_the_current_step_and_the_resumed_run_is_exact(tmp_path, sig):
-  straight = _train(tmp_path / 'a', num_train_steps=6)
+@pytest.fixture(scope='module')
+def straight(tmp_path_factory):
+  """An uninterrupted 6-step run, the reference of the exactness tests."""
+  return _train(tmp_path_factory.mktemp('straight'), num_train_steps=6)
+
+
+# SIGTERM takes the same path; train.py's exit status for it is tested below.
+@pytest.mark.parametrize('sig', [signal.SIGINT])
+def test_a_signal_saves_the_current_step_and_the_resumed_run_is_exact(tmp_path, sig,
+                                                                      straight):
 
   def send(step, means):  # log_every=1: after step 3 the process receives the signal
     if step == 3:
@@ -98,7 +105,7 @@ def test_sigterm_to_train_py_exits_143_with_one_line(tmp_path):
 
 
 def test_kill_9_at_random_points_then_resume_is_bitwise_identical(tmp_path):
-  steps = 40
+  steps = 25
   flags = ['--config', os.path.join(ROOT, 'configs', 'tiny.py'),
            f'--config.num_train_steps={steps}', '--config.log_every=1',
            '--config.checkpoint_every=1', '--config.max_to_keep=2',
@@ -135,8 +142,8 @@ def _flip_bytes(step_dir):
       f.write(data)
 
 
-def test_a_damaged_checkpoint_is_skipped_kept_and_training_resumes_exactly(tmp_path):
-  straight = _train(tmp_path / 'a', num_train_steps=6)
+def test_a_damaged_checkpoint_is_skipped_kept_and_training_resumes_exactly(tmp_path,
+                                                                          straight):
   _train(tmp_path / 'b', num_train_steps=4, checkpoint_every=2)
   _flip_bytes(str(tmp_path / 'b' / 'checkpoints' / '4'))
   warnings = []
@@ -214,3 +221,35 @@ def test_a_second_run_on_a_busy_workdir_is_refused_and_a_dead_ones_lock_taken_ov
                                                        since='then')))
   _train(tmp_path, num_train_steps=2)
   assert 'took over' in _train.log and 'pid 999999' in _train.log
+
+
+def test_sigterm_to_one_of_two_processes_stops_both_at_the_same_saved_step(tmp_path):
+  """JAX's preemption service tells the other process; both save the same step."""
+  import socket  # pylint: disable=g-import-not-at-top
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+  cmd = [sys.executable, os.path.join(ROOT, 'train.py'), '--config',
+         os.path.join(ROOT, 'configs', 'tiny.py'), f'--workdir={tmp_path}',
+         '--config.num_train_steps=1000000', '--config.log_every=1',
+         '--config.checkpoint_every=1000000']
+  env = {**os.environ, 'JAX_COORDINATOR_ADDRESS': f'127.0.0.1:{port}',
+         'JAX_NUM_PROCESSES': '2'}
+  procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, env={**env, 'JAX_PROCESS_ID': str(i)})
+           for i in range(2)]
+  try:
+    for line in procs[0].stdout:  # process 0 logs: training has started
+      if line.startswith('step'):
+        break
+    procs[1].send_signal(signal.SIGTERM)  # the process that does not log
+    results = [p.communicate(timeout=180) for p in procs]
+  finally:
+    for p in procs:
+      p.kill()
+  for p, (out, err) in zip(procs, results):
+    assert p.returncode == 128 + signal.SIGTERM, err[-2000:]
+  stopped = [l for l in results[0][0].splitlines() if l.startswith('stopped by SIGTERM')]
+  assert len(stopped) == 1, results[0]
+  step = int(stopped[0].split('at step ')[1].split(';')[0])
+  assert checkpointing.manager(str(tmp_path)).all_steps() == [step]

@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import shutil
+import threading
 import zlib
 
 import jax
@@ -53,24 +54,50 @@ def checksums(state) -> dict[str, str]:
           for path, x in leaves}
 
 
+_CRC_THREADS = {}  # id(manager) -> the thread writing the checksums of its last save
+
+
 def save(mngr, state, write_checksums: bool = True) -> None:
-  """Starts an async save of the host state `state` at its step (wait with
-  mngr.wait_until_finished) and writes its checksums (process 0 only)."""
+  """Starts an async save of the host state `state` at its step and, in a thread, the
+  writing of its checksums (process 0 only); `wait(mngr)` waits for both.
+
+  The blocking part is orbax's copy of the state: at the paper's CelebA size (405 MB of
+  state) 0.5 s here, against 1.1 s with the checksums computed in line.
+  """
   step = int(state.step)
   mngr.save(step, args=ocp.args.StandardSave(state))
   if not write_checksums:
     return
+  _join(mngr)
   folder = os.path.join(_workdir(mngr), CHECKSUM_DIR)
   os.makedirs(folder, exist_ok=True)
-  path = os.path.join(folder, f'{step}.json')
-  with open(path + '.tmp', 'w') as f:
-    json.dump(checksums(state), f)
-  os.replace(path + '.tmp', path)
   keep = set(mngr.all_steps()) | {step}
   for name in os.listdir(folder):  # the checkpoints orbax removed (max_to_keep)
     stem = name.split('.')[0]
     if stem.isdigit() and int(stem) not in keep and name.endswith('.json'):
       os.remove(os.path.join(folder, name))
+
+  def write():  # the host arrays are this save's own copies: no step can change them
+    path = os.path.join(folder, f'{step}.json')
+    with open(path + '.tmp', 'w') as f:
+      json.dump(checksums(state), f)
+    os.replace(path + '.tmp', path)
+
+  thread = threading.Thread(target=write, name=f'checksums-{step}', daemon=True)
+  thread.start()
+  _CRC_THREADS[id(mngr)] = thread
+
+
+def _join(mngr) -> None:
+  thread = _CRC_THREADS.pop(id(mngr), None)
+  if thread is not None:
+    thread.join()
+
+
+def wait(mngr) -> None:
+  """Waits until the last save (checkpoint and checksums) is on disk."""
+  mngr.wait_until_finished()
+  _join(mngr)
 
 
 def _verify(workdir: str, step: int, state) -> None:

@@ -243,7 +243,7 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
         if pending is not None:  # never save a state whose losses were not checked
           _check_finite(_first(pending[1]), pending[0])
         save(state)
-      mngr.wait_until_finished()
+      checkpointing.wait(mngr)
       msg = (f'stopped by {stop.name} at step {now}; checkpoint saved; re-run the same '
              'command to resume' if now else
              f'stopped by {stop.name} before the first step; nothing to save')
@@ -260,7 +260,7 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
       log(f'interrupted: saved step {int(state.step)}; re-run the command to resume')
     raise
   finally:
-    mngr.wait_until_finished()
+    checkpointing.wait(mngr)
     mngr.close()
     if tb is not None:
       tb.close()
