@@ -195,6 +195,14 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
   def save(state):
     checkpointing.save(mngr, state, write_checksums=lead)
 
+  def save_unsaved():  # the current state, if newer than the last checkpoint; its step
+    state = parallel.unreplicate(pstate)
+    if int(state.step) > last_saved:
+      if pending is not None:  # never save a state whose losses were not checked
+        _check_finite(_first(pending[1]), pending[0])
+      save(state)
+    return int(state.step)
+
   gan_health = health.GanHealth()
   last_saved = start
   pending = None  # (step, device metrics) of the step in flight, checked one step late
@@ -237,12 +245,7 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
         last_saved = step
     # A signal during the last step changes nothing: that step was saved as the last.
     if stop.signum is not None and last_saved < total:
-      state = parallel.unreplicate(pstate)
-      now = int(state.step)
-      if now > last_saved:
-        if pending is not None:  # never save a state whose losses were not checked
-          _check_finite(_first(pending[1]), pending[0])
-        save(state)
+      now = save_unsaved()
       checkpointing.wait(mngr)
       msg = (f'stopped by {stop.name} at step {now}; checkpoint saved; re-run the same '
              'command to resume' if now else
@@ -252,12 +255,10 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
   except KeyboardInterrupt as e:
     if isinstance(e, preemption.Stopped):
       raise
-    state = parallel.unreplicate(pstate)
-    if int(state.step) > last_saved and jax.process_count() == 1:
-      if pending is not None:  # never save a state whose losses were not checked
-        _check_finite(_first(pending[1]), pending[0])
-      save(state)
-      log(f'interrupted: saved step {int(state.step)}; re-run the command to resume')
+    if jax.process_count() == 1:  # a save needs every process
+      now = save_unsaved()
+      if now > last_saved:
+        log(f'interrupted: saved step {now}; re-run the command to resume')
     raise
   finally:
     checkpointing.wait(mngr)
