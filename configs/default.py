@@ -85,6 +85,10 @@ def get_config() -> ml_collections.ConfigDict:
   c.lr_end_factor = 0.0  # Final lr / initial lr for 'linear' and 'cosine'.
   c.weight_decay = 0.0  # Decoupled weight decay (authors' code 1e-5).
   c.grad_clip_norm = 0.0  # Clip each role's gradient to this global norm; 0 = off.
+  # Exponential moving average of the encoder's and decoder's parameters, kept in the
+  # train state and used for samples and reconstructions (sample.py --no_ema: the raw
+  # ones); 0 = off. Decay min(ema_decay, (1 + t) / (10 + t)) at step t (TF's EMA warm-up).
+  c.ema_decay = 0.0
 
   # Devices: pmap over all local devices; multi-host via jax.distributed.
   c.distributed = False  # Call jax.distributed.initialize() (auto-detects pods, SLURM).

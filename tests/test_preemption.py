@@ -1,17 +1,13 @@
-"""Training survives signals, kill -9, damaged checkpoints, changed configs and a second run."""
+"""Training survives signals, damaged checkpoints, changed configs and a second run, in
+process (train.py itself under kill -9 and SIGTERM: test_kill.py)."""
 
 import glob
 import io
 import json
 import os
-import random
 import signal
-import subprocess
-import sys
-import time
 
 import jax
-import numpy as np
 import pytest
 
 from configs import tiny
@@ -21,8 +17,7 @@ from vaegan_jax import sample_cli
 from vaegan_jax import trainer
 from vaegan_jax import validation
 from vaegan_jax import workdir as wd
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.tree_checks import assert_same_state
 
 
 def _config(**overrides):
@@ -41,9 +36,6 @@ def _train(workdir, on_log=None, **overrides):
   return jax.device_get(state)
 
 
-def _assert_same_state(a, b):
-  for part in ('params', 'batch_stats', 'opt_state', 'key'):
-    jax.tree.map(np.testing.assert_array_equal, getattr(a, part), getattr(b, part))
 
 
 def _files(workdir):
@@ -62,7 +54,7 @@ def straight(tmp_path_factory):
   return _train(tmp_path_factory.mktemp('straight'), num_train_steps=6)
 
 
-# SIGTERM takes the same path; train.py's exit status for it is tested with kill -9.
+# SIGTERM takes the same path; train.py's exit status for it is tested in test_kill.py.
 @pytest.mark.parametrize('sig', [signal.SIGINT])
 def test_a_signal_saves_the_current_step_and_the_resumed_run_is_exact(tmp_path, sig,
                                                                       straight):
@@ -81,56 +73,7 @@ def test_a_signal_saves_the_current_step_and_the_resumed_run_is_exact(tmp_path, 
   assert signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL)  # restored
   resumed = _train(tmp_path / 'b', num_train_steps=6)
   assert 'at step 3' in _train.log
-  _assert_same_state(straight, resumed)
-
-
-def test_kill_9_at_random_points_and_sigterm_then_resume_is_bitwise_identical(tmp_path):
-  """train.py killed 3 times at random points, then stopped by SIGTERM (exit 143, one
-  line), then resumed to the end: bitwise the uninterrupted run."""
-  steps = 40
-  flags = ['--config', os.path.join(ROOT, 'configs', 'tiny.py'),
-           f'--config.num_train_steps={steps}', '--config.log_every=1',
-           '--config.checkpoint_every=1', '--config.max_to_keep=2',
-           '--config.image_every=0']
-  run = lambda w: [sys.executable, os.path.join(ROOT, 'train.py'), f'--workdir={w}', *flags]
-  subprocess.run(run(tmp_path / 'a'), check=True, capture_output=True, cwd=ROOT)
-  rng = random.Random(0)
-  reached = 0  # kill -9 a random time after a random later step is logged, 3 times
-  for lo, hi in [(1, 8), (9, 16), (17, steps - 2)]:
-    target = rng.randrange(max(lo, reached + 1), hi + 1)
-    proc = subprocess.Popen(run(tmp_path / 'b'), stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
-    for line in proc.stdout:
-      if line.startswith('step'):
-        reached = int(line.split()[1].split('/')[0])
-        if reached >= target:
-          time.sleep(rng.uniform(0.0, 0.05))
-          break
-    proc.kill()
-    proc.wait()
-    assert reached < steps  # each kill lands before the end of the run
-  proc = subprocess.Popen(run(tmp_path / 'b'), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, cwd=ROOT)
-  for line in proc.stdout:
-    if line.startswith('step'):  # training has resumed
-      break
-  proc.send_signal(signal.SIGTERM)
-  out, err = proc.communicate(timeout=120)
-  assert proc.returncode == 128 + signal.SIGTERM, err
-  stopped = [l for l in out.splitlines() if l.startswith('stopped by SIGTERM')]
-  assert len(stopped) == 1 and 'checkpoint saved' in stopped[0], out
-  assert 'Traceback' not in err
-  step = int(stopped[0].split('at step ')[1].split(';')[0])
-  assert checkpointing.manager(str(tmp_path / 'b')).latest_step() == step < steps
-  final = subprocess.run(run(tmp_path / 'b'), check=True, capture_output=True, text=True,
-                         cwd=ROOT)
-  assert f'resumed from' in final.stdout and f'at step {step}' in final.stdout
-  assert f'step {steps}/{steps}' in final.stdout and 'ETA' in final.stdout
-  assert os.path.isdir(tmp_path / 'b' / 'tb')
-  restore = lambda w: sample_cli.restore(str(w))[2]
-  a, b = restore(tmp_path / 'a'), restore(tmp_path / 'b')
-  assert int(a.step) == int(b.step) == steps
-  _assert_same_state(a, b)
+  assert_same_state(straight, resumed)
 
 
 def _flip_bytes(step_dir):
@@ -154,7 +97,7 @@ def test_a_damaged_checkpoint_is_skipped_kept_and_training_resumes_exactly(tmp_p
   resumed = _train(tmp_path / 'b', num_train_steps=6)
   assert 'skipped the checkpoint of step 4' in _train.log and 'at step 2' in _train.log
   assert os.path.isdir(tmp_path / 'b' / checkpointing.CORRUPT_DIR / '4')  # kept
-  _assert_same_state(straight, resumed)
+  assert_same_state(straight, resumed)
 
 
 def test_a_flipped_array_byte_that_orbax_misses_is_caught_by_the_checksum(tmp_path):
@@ -189,7 +132,8 @@ def test_a_changed_shape_is_refused_before_anything_is_written(tmp_path):
   for field, value, shown in [('latent_dim', 5, 'latent_dim 8 -> 5'),
                               ('model', 'vae', "model 'vaegan' -> 'vae'"),
                               ('image_size', 8, 'image_size 16 -> 8'),
-                              ('enc_widths', (4, 8), 'enc_widths')]:
+                              ('enc_widths', (4, 8), 'enc_widths'),
+                              ('ema_decay', 0.99, 'ema_decay 0.0 -> 0.99')]:
     with pytest.raises(validation.ConfigError) as e:
       _train(tmp_path, num_train_steps=4, **{field: value})
     assert shown in str(e.value) and '--workdir' in str(e.value)
@@ -222,35 +166,3 @@ def test_a_second_run_on_a_busy_workdir_is_refused_and_a_dead_ones_lock_taken_ov
                                                        since='then')))
   _train(tmp_path, num_train_steps=2)
   assert 'took over' in _train.log and 'pid 999999' in _train.log
-
-
-def test_sigterm_to_one_of_two_processes_stops_both_at_the_same_saved_step(tmp_path):
-  """JAX's preemption service tells the other process; both save the same step."""
-  import socket  # pylint: disable=g-import-not-at-top
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-  cmd = [sys.executable, os.path.join(ROOT, 'train.py'), '--config',
-         os.path.join(ROOT, 'configs', 'tiny.py'), f'--workdir={tmp_path}',
-         '--config.num_train_steps=1000000', '--config.log_every=1',
-         '--config.checkpoint_every=1000000']
-  env = {**os.environ, 'JAX_COORDINATOR_ADDRESS': f'127.0.0.1:{port}',
-         'JAX_NUM_PROCESSES': '2'}
-  procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT, env={**env, 'JAX_PROCESS_ID': str(i)})
-           for i in range(2)]
-  try:
-    for line in procs[0].stdout:  # process 0 logs: training has started
-      if line.startswith('step'):
-        break
-    procs[1].send_signal(signal.SIGTERM)  # the process that does not log
-    results = [p.communicate(timeout=180) for p in procs]
-  finally:
-    for p in procs:
-      p.kill()
-  for p, (out, err) in zip(procs, results):
-    assert p.returncode == 128 + signal.SIGTERM, err[-2000:]
-  stopped = [l for l in results[0][0].splitlines() if l.startswith('stopped by SIGTERM')]
-  assert len(stopped) == 1, results[0]
-  step = int(stopped[0].split('at step ')[1].split(';')[0])
-  assert checkpointing.manager(str(tmp_path)).all_steps() == [step]

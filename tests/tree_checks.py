@@ -1,4 +1,4 @@
-"""Gradient and pytree checks shared by the who-learns-from-what tests."""
+"""Gradient and pytree checks shared by the tests."""
 
 import jax
 import jax.numpy as jnp
@@ -19,3 +19,9 @@ def assert_trees_close(a, b, **kw):
 
 def norm(tree):
   return float(jnp.sqrt(sum(jnp.sum(x**2) for x in jax.tree.leaves(tree))))
+
+
+def assert_same_state(a, b):
+  """Two train states are bitwise equal (parameters, statistics, optimizer, key, average)."""
+  for part in ('params', 'batch_stats', 'opt_state', 'key', 'ema'):
+    jax.tree.map(np.testing.assert_array_equal, getattr(a, part), getattr(b, part))

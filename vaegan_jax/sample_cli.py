@@ -2,7 +2,9 @@
 
 The library half of `sample.py`. Everything comes from the workdir alone: the config
 that train.py saved beside the checkpoints (config.json) and an orbax checkpoint
-(the latest, or `step`). BatchNorm runs in eval mode (running statistics).
+(the latest, or `step`). BatchNorm runs in eval mode (running statistics). A run that
+keeps a moving average of its encoder and decoder (config.ema_decay > 0) is sampled
+with the averaged parameters unless `ema=False` (sample.py --no_ema).
 
 Modes (`num` = N):
   sample:       N decoded prior samples z ~ N(0, prior_scale^2 I) drawn from
@@ -47,9 +49,13 @@ def _warn(msg: str) -> None:
   print(msg, file=sys.stderr, flush=True)
 
 
-def restore(workdir: str, step: int | None = None, warn=_warn):
+def restore(workdir: str, step: int | None = None, warn=_warn, ema: bool = True):
   """(config, nets, state) of the run in `workdir` at `step` (default: the newest
-  checkpoint that restores; `warn` gets one line per damaged newer one skipped)."""
+  checkpoint that restores; `warn` gets one line per damaged newer one skipped).
+
+  With `ema` (default) and a run that keeps a moving average of its parameters
+  (config.ema_decay > 0), the state's parameters are the averaged ones.
+  """
   if not workdir:
     raise UsageError('--workdir is required')
   if not os.path.isdir(workdir):
@@ -63,7 +69,7 @@ def restore(workdir: str, step: int | None = None, warn=_warn):
     state = checkpointing.restore(mngr, abstract, step, warn=warn)
   finally:
     mngr.close()
-  return config, nets, state
+  return config, nets, ts.averaged(state) if ema else state
 
 
 def _has_encoder(nets, state) -> bool:
@@ -117,7 +123,7 @@ def _write(path: str, write) -> None:
 
 def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int = 0,
                 mode: str = 'sample', out: str | None = None,
-                save_array: str | None = None) -> np.ndarray:
+                save_array: str | None = None, ema: bool = True) -> np.ndarray:
   """Writes the `mode` grid of the run in `workdir` to the PNG `out`.
 
   Args:
@@ -129,6 +135,8 @@ def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int 
     out: PNG path of the grid (required).
     save_array: if set, also saves the generated images there (.npy, float32
       [M, H, W, C] in [-1, 1]; the originals of reconstruct are not included).
+    ema: use the run's averaged parameters when it keeps them (config.ema_decay > 0);
+      False: the raw ones.
 
   Returns:
     The generated images, float32 [M, H, W, C] in [-1, 1].
@@ -143,7 +151,7 @@ def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int 
     raise UsageError(f'--num must be >= 1 (got {num})')
   if not out:
     raise UsageError('--out is required (a .png path)')
-  config, nets, state = restore(workdir, step)
+  config, nets, state = restore(workdir, step, ema=ema)
   images, grid = generate(config, nets, state, mode, num, seed)
   images = images.astype(np.float32)
   _write(out, lambda p: sampling.save_png(grid, p))

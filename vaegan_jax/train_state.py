@@ -21,6 +21,8 @@ class TrainState(flax.struct.PyTreeNode):
     batch_stats: {role: BatchNorm running statistics}.
     opt_state: {role: optax state}.
     key: base PRNG key (raw uint32 [2]); step keys are fold_in(key, step).
+    ema: {role: exponential moving average of params[role]} for the generator roles
+      (EMA_ROLES) when config.ema_decay > 0, else {}.
   """
 
   step: jax.Array
@@ -28,6 +30,29 @@ class TrainState(flax.struct.PyTreeNode):
   batch_stats: Any
   opt_state: Any
   key: jax.Array
+  ema: Any = flax.struct.field(default_factory=dict)
+
+
+# Roles whose parameters are averaged: the generator side (what sampling, reconstructions
+# and interpolations use). The discriminator is only needed for training.
+EMA_ROLES = ('encoder', 'decoder')
+
+
+def ema_decay_at(decay: float, step: jax.Array) -> jax.Array:
+  """The decay applied at update `step` (0-based): min(decay, (1 + t) / (10 + t)).
+
+  The warm-up of TensorFlow's ExponentialMovingAverage (`num_updates`): the average
+  forgets the initial weights quickly, so short runs (a few thousand steps) average over
+  their last few hundred steps and long runs reach `decay` (0.999 after ~9,000 steps).
+  """
+  t = step.astype(jnp.float32)
+  return jnp.minimum(decay, (1.0 + t) / (10.0 + t))
+
+
+def update_ema(ema, params, decay: jax.Array):
+  """{role: decay * ema[role] + (1 - decay) * params[role]} for the roles in `ema`."""
+  return {role: jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, avg, params[role])
+          for role, avg in ema.items()}
 
 
 def learning_rate_schedule(config) -> optax.Schedule:
@@ -78,5 +103,19 @@ def create(config, nets: networks.Networks, txs) -> TrainState:
   init_key, state_key = jax.random.split(key)
   params, batch_stats = networks.init_variables(nets, init_key, config)
   opt_state = {role: txs[role].init(params[role]) for role in params}
+  ema = ({role: params[role] for role in EMA_ROLES if role in params}
+         if config.ema_decay > 0 else {})
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                    batch_stats=batch_stats, opt_state=opt_state, key=state_key)
+                    batch_stats=batch_stats, opt_state=opt_state, key=state_key, ema=ema)
+
+
+def averaged(state: TrainState) -> TrainState:
+  """`state` with its averaged parameters (state.ema) in place of the raw ones.
+
+  What sampling should use when the run keeps an average (config.ema_decay > 0); the
+  BatchNorm running statistics stay those of the raw networks (as StyleGAN's EMA copies
+  its buffers). A state without an average is returned as it is.
+  """
+  if not state.ema:
+    return state
+  return state.replace(params={**state.params, **state.ema})

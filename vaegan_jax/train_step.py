@@ -103,7 +103,7 @@ def _micro_batches(batch, k: int):
 
 def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule,
                critic_steps: int = 0, critic_loop: str = 'fori', constraints=None,
-               axis_name: str | None = None):
+               axis_name: str | None = None, ema_decay: float = 0.0):
   """One step. Returns (new state, metrics dict of scalars).
 
   Args:
@@ -118,6 +118,8 @@ def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule,
     axis_name: inside pmap (with `objective` built for the same axis), gradients,
       losses, metrics and BatchNorm running statistics are averaged across devices, so
       every replica applies the same update; with one device this is the plain step.
+    ema_decay: the decay of state.ema's averages (train_state.ema_decay_at); they are
+      updated after the step's updates, when the state has any.
   """
   update = functools.partial(_update, objective=objective, txs=txs,
                              constraints=constraints or {}, axis_name=axis_name)
@@ -150,8 +152,11 @@ def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule,
   if critic_updated is not None:
     metrics['updated/discriminator'] = critic_updated / critic_steps
   metrics['lr'] = lr_schedule(state.step)
+  ema = state.ema
+  if ema:
+    ema = ts.update_ema(ema, params, ts.ema_decay_at(ema_decay, state.step))
   new_state = state.replace(step=state.step + 1, params=params,
-                            batch_stats=batch_stats, opt_state=opt_state)
+                            batch_stats=batch_stats, opt_state=opt_state, ema=ema)
   return new_state, metrics
 
 
@@ -178,7 +183,8 @@ def step_fn(config, nets, txs, axis_name: str | None = None):
   return functools.partial(train_step, objective=objective, txs=txs,
                            lr_schedule=ts.learning_rate_schedule(config),
                            critic_steps=int(config.critic_steps), critic_loop=loop,
-                           constraints=constraints, axis_name=axis_name)
+                           constraints=constraints, axis_name=axis_name,
+                           ema_decay=float(config.ema_decay))
 
 
 def make_train_step(config, nets, txs):

@@ -83,6 +83,7 @@ class _ImageWriter:
     self._recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
 
   def write(self, state, step: int) -> str:
+    state = ts.averaged(state)  # what sample.py will show
     grids = {'samples': sampling.grid(self._decode(state, self.z))}
     if self.has_encoder:
       half = self.x[:max(1, len(self.x) // 2)]

@@ -110,6 +110,9 @@ def validate(config, num_examples: int | None = None) -> None:
   if config.dis_batch_norm not in ('joint', 'per_source'):
     raise ConfigError("--config.dis_batch_norm must be 'joint' or 'per_source' "
                       f'(got {config.dis_batch_norm!r})')
+  if not 0.0 <= config.ema_decay < 1.0:
+    raise ConfigError(f'--config.ema_decay must be in [0, 1) (got {config.ema_decay}); '
+                      '0 turns the average off, the GAN literature uses 0.999')
   if config.lr_schedule not in ('constant', 'linear', 'cosine'):
     raise ConfigError("--config.lr_schedule must be 'constant', 'linear' or 'cosine' "
                       f'(got {config.lr_schedule!r})')
