@@ -45,8 +45,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from vaegan_jax import classifier
 from vaegan_jax import compare
 from vaegan_jax import input_pipeline
+from vaegan_jax import metrics
 from vaegan_jax import networks
 from vaegan_jax import objectives
 from vaegan_jax import recipes
@@ -110,9 +112,9 @@ def run(name, overrides, args, out_dir):
                                 data=args.data, image_size=args.image_size,
                                 data_path=args.data_path)
   split = dict(data=args.data, image_size=args.image_size, data_path=args.data_path)
-  train = compare.load_split('train', args.seed, **split)
-  heldout = compare.load_split('validation', args.seed, **split)
-  clf = compare.train_classifier(train, heldout, steps=600, seed=args.seed)
+  train = classifier.load_split('train', args.seed, **split)
+  heldout = classifier.load_split('validation', args.seed, **split)
+  clf = classifier.train_classifier(train, heldout, steps=600, seed=args.seed)
   nets = objectives.build_networks(config)
   txs = ts.make_optimizers(config, nets.roles())
   state = ts.create(config, nets, txs)
@@ -127,8 +129,8 @@ def run(name, overrides, args, out_dir):
       p = jax.device_get(probe(state, {'image': batch['image'][:config.batch_size]},
                                jax.random.PRNGKey(s)))
       probes.append(dict(p, step=s))
-    state, metrics = step(state, batch)
-    history.append(jax.device_get(metrics))
+    state, step_metrics = step(state, batch)
+    history.append(jax.device_get(step_metrics))
     if (s + 1) % 250 == 0:
       late = history[-250:]
       print(f'[{name}] step {s + 1}: D(x) {np.mean([h["D/x"] for h in late]):.3f} '
@@ -138,9 +140,9 @@ def run(name, overrides, args, out_dir):
             f'({time.time() - t0:.0f} s)', flush=True)
   z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(args.seed), 1000))
   decode = jax.jit(lambda st, z: sampling.decode(nets, st, z))
-  samples = compare._batched(lambda z: decode(state, z), z)  # pylint: disable=protected-access
+  samples = classifier.batched(lambda z: decode(state, z), z)
   held_f = clf.features(heldout.images)
-  result = dict(fd=compare.frechet_distance(clf.features(samples), held_f),
+  result = dict(fd=metrics.frechet_distance(clf.features(samples), held_f),
                 dis_updated_second_half=float(np.mean(
                     [h['updated/discriminator'] for h in history[args.steps // 2:]])))
   print(f'[{name}] {json.dumps(result)}', flush=True)

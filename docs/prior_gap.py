@@ -30,7 +30,7 @@ import numpy as np
 
 from vaegan_jax import xla_flags  # pylint: disable=g-import-not-at-top
 xla_flags.set_cpu_flags()
-from vaegan_jax import compare, sample_cli, sampling  # pylint: disable=g-import-not-at-top
+from vaegan_jax import classifier, metrics, sample_cli, sampling  # pylint: disable=g-import-not-at-top
 
 NUM = 1000
 
@@ -46,11 +46,11 @@ def main():
   p.add_argument('--classifier_steps', type=int, default=400)
   a = p.parse_args()
   data = dict(data=a.data, image_size=a.image_size, data_path=a.data_path)
-  train = compare.load_split('train', a.seed, **data)
-  heldout = compare.load_split('validation', a.seed, **data)
-  clf = compare.train_classifier(train, heldout, steps=a.classifier_steps, seed=a.seed)
+  train = classifier.load_split('train', a.seed, **data)
+  heldout = classifier.load_split('validation', a.seed, **data)
+  clf = classifier.train_classifier(train, heldout, steps=a.classifier_steps, seed=a.seed)
   held_f = clf.features(heldout.images)
-  fd = lambda images: compare.frechet_distance(clf.features(images), held_f)
+  fd = lambda images: metrics.frechet_distance(clf.features(images), held_f)
   x_train = train.images[:NUM]
   for model in a.models.split(','):
     config, nets, state = sample_cli.restore(os.path.join(a.out, f'seed{a.seed}', model))
@@ -58,8 +58,8 @@ def main():
     recon = jax.jit(lambda x, s=state, n=nets: sampling.reconstructions(n, s, x))
     z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(a.seed), NUM))
     row = dict(model=model, step=int(state.step),
-               prior=fd(compare._batched(decode, z)),  # pylint: disable=protected-access
-               recon_train=fd(compare._batched(recon, x_train)),  # pylint: disable=protected-access
+               prior=fd(classifier.batched(decode, z)),
+               recon_train=fd(classifier.batched(recon, x_train)),
                real_train=fd(x_train))
     print(json.dumps(row), flush=True)
 

@@ -1,4 +1,4 @@
-"""vaegan_jax.compare: the scores, the feature classifier, an end-to-end run, the CLI."""
+"""vaegan_jax.compare: the feature classifier, an end-to-end run, the CLI."""
 
 import io
 import json
@@ -10,7 +10,9 @@ import numpy as np
 from PIL import Image
 import pytest
 
+from vaegan_jax import classifier
 from vaegan_jax import compare
+from vaegan_jax import input_pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = dict(latent_dim=8, enc_widths=(8, 8), enc_dense=16, dec_dense_channels=8,
@@ -18,76 +20,15 @@ TINY = dict(latent_dim=8, enc_widths=(8, 8), enc_dense=16, dec_dense_channels=8,
 WITH_ENCODER = {'vae', 'aae', 'vaegan'}
 
 
-def _gaussian(rng, n, mean, cov):
-  return rng.multivariate_normal(mean, cov, size=n)
-
-
-def _random_cov(rng, d):
-  a = rng.normal(size=(d, d))
-  return a @ a.T / d + 0.1 * np.eye(d)
-
-
-def test_frechet_distance_of_identical_sets_is_zero():
-  rng = np.random.default_rng(0)
-  f = _gaussian(rng, 400, rng.normal(size=6), _random_cov(rng, 6))
-  scale = np.trace(np.cov(f, rowvar=False))
-  assert compare.frechet_distance(f, f) <= 1e-6 * scale
-
-
-def test_frechet_distance_matches_closed_forms():
-  rng = np.random.default_rng(1)
-  # Diagonal covariances: FD = |m1 - m2|^2 + |s1 - s2|^2 exactly.
-  m1, m2 = rng.normal(size=5), rng.normal(size=5)
-  s1, s2 = rng.uniform(0.5, 2, 5), rng.uniform(0.5, 2, 5)
-  fd = compare.frechet_distance_from_stats(m1, np.diag(s1**2), m2, np.diag(s2**2))
-  np.testing.assert_allclose(fd, np.sum((m1 - m2)**2) + np.sum((s1 - s2)**2), rtol=1e-9)
-  # Full covariances: against scipy's general (non-symmetric) matrix square root.
-  linalg = pytest.importorskip('scipy.linalg')
-  a = _gaussian(rng, 300, rng.normal(size=4), _random_cov(rng, 4))
-  b = _gaussian(rng, 200, rng.normal(size=4), _random_cov(rng, 4))
-  ma, ca = a.mean(0), np.cov(a, rowvar=False)
-  mb, cb = b.mean(0), np.cov(b, rowvar=False)
-  expected = (np.sum((ma - mb)**2) + np.trace(ca) + np.trace(cb)
-              - 2 * np.trace(linalg.sqrtm(ca @ cb)).real)
-  np.testing.assert_allclose(compare.frechet_distance(a, b), expected, rtol=1e-8)
-
-
-def test_frechet_distance_is_symmetric_and_grows_with_a_mean_shift():
-  rng = np.random.default_rng(2)
-  a = _gaussian(rng, 300, np.zeros(5), _random_cov(rng, 5))
-  b = _gaussian(rng, 250, np.zeros(5), _random_cov(rng, 5))
-  np.testing.assert_allclose(compare.frechet_distance(a, b),
-                             compare.frechet_distance(b, a), rtol=1e-9)
-  direction = rng.normal(size=5)
-  fds = [compare.frechet_distance(a, b + t * direction) for t in (0, 0.5, 1, 2, 4)]
-  assert all(x < y for x, y in zip(fds, fds[1:])), fds
-  # A pure shift of the same set adds exactly |shift|^2.
-  np.testing.assert_allclose(compare.frechet_distance(a, a + direction),
-                             np.sum(direction**2), rtol=1e-6)
-
-
-def test_kernel_distance_is_the_unbiased_mmd_and_separates_distributions():
-  rng = np.random.default_rng(3)
-  x, y = rng.normal(size=(5, 3)), rng.normal(size=(6, 3))
-  k = lambda a, b: (a @ b / 3 + 1) ** 3
-  xx = sum(k(x[i], x[j]) for i in range(5) for j in range(5) if i != j) / 20
-  yy = sum(k(y[i], y[j]) for i in range(6) for j in range(6) if i != j) / 30
-  xy = sum(k(x[i], y[j]) for i in range(5) for j in range(6)) / 30
-  np.testing.assert_allclose(compare.kernel_distance(x, y), xx + yy - 2 * xy, rtol=1e-9)
-  a, b = rng.normal(size=(500, 8)), rng.normal(size=(500, 8))
-  same, shifted = compare.kernel_distance(a, b), compare.kernel_distance(a, b + 0.5)
-  assert abs(same) < 0.05 * shifted
-
-
 def test_classifier_learns_the_digits():
-  train = compare.digits_split('train')
-  heldout = compare.digits_split('validation')
+  train = classifier.digits_split('train')
+  heldout = classifier.digits_split('validation')
   assert (len(train.images), len(heldout.images)) == (1438, 359)
   assert train.images.shape[1:] == (16, 16, 1) and set(heldout.labels) == set(range(10))
-  clf = compare.train_classifier(train, heldout, steps=60)
+  clf = classifier.train_classifier(train, heldout, steps=60)
   assert clf.heldout_accuracy > 0.9
   f = clf.features(heldout.images)
-  assert f.shape == (359, compare.FEATURE_DIM) and np.all(np.isfinite(f))
+  assert f.shape == (359, classifier.FEATURE_DIM) and np.all(np.isfinite(f))
   np.testing.assert_allclose(np.sqrt(np.mean(f**2)), 1.0, rtol=1e-5)  # unit RMS
 
 
@@ -177,17 +118,17 @@ def test_compare_reads_a_folder_of_class_folders(tmp_path):
       img = np.zeros((28, 28), np.uint8)
       img[4 + 6 * 'abc'.index(c):10 + 6 * 'abc'.index(c)] = rng.integers(150, 256)
       Image.fromarray(img).save(data / c / f'{i}.png')
-  split = compare.load_split('train', 0, data='folder', image_size=16,
+  split = classifier.load_split('train', 0, data='folder', image_size=16,
                              data_path=str(data))
   assert split.images.shape == (29, 16, 16, 1) and set(split.labels) == {0, 1, 2}
-  held = compare.load_split('validation', 0, data='folder', image_size=16,
+  held = classifier.load_split('validation', 0, data='folder', image_size=16,
                             data_path=str(data))
   assert len(held.images) == 7
   flat = tmp_path / 'flat'
   flat.mkdir()
   Image.fromarray(np.zeros((8, 8), np.uint8)).save(flat / 'x.png')
-  with pytest.raises(compare.UsageError, match='one folder per class'):
-    compare.load_split('train', 0, data='folder', data_path=str(flat))
+  with pytest.raises(input_pipeline.DataError, match='one folder per class'):
+    classifier.load_split('train', 0, data='folder', data_path=str(flat))
 
 
 def test_compare_rejects_bad_arguments_before_training(tmp_path):

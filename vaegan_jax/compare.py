@@ -42,25 +42,22 @@ unknown model or data set, a folder without class folders) print one line, exit 
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import json
 import os
 import sys
 import time
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
-import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFont
 
-from vaegan_jax import input_pipeline
+from vaegan_jax import classifier
+from vaegan_jax import metrics
 from vaegan_jax import objectives
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
@@ -69,207 +66,15 @@ from vaegan_jax import validation
 
 MODELS = ('vae', 'dcgan', 'wgan', 'aae', 'vaegan')
 DATA = ('digits', 'folder')
-VAL_FRACTION = 0.2
-NUM_CLASSES = 10
-FEATURE_DIM = 64
 SAMPLES_PER_ROW = 16  # images per row of samples.png
 FIGURE_SCALE = 4  # nearest-neighbour upscaling of 16x16 images in samples.png
 LABEL_WIDTH = 110  # pixels at the left of each row of samples.png for its name
-CHUNK = 256  # examples per call of a jitted network (the last chunk is padded)
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class UsageError(validation.ConfigError):
   """A bad compare argument; a ConfigError, so cli.run prints it as one line."""
-
-
-# ------------------------------------------------------------------------------ data
-
-
-@dataclasses.dataclass
-class Split:
-  """Images float32 [n, H, W, 1] in [-1, 1] and class labels int32 [n] of one split."""
-
-  images: np.ndarray
-  labels: np.ndarray
-
-
-def data_fields(data: str, image_size: int, data_path: str = '') -> dict:
-  """The config fields that make a model (or the classifier) read compare's data:
-  grayscale images at image_size, 20% of them held out by the seed."""
-  fields = dict(dataset=data, image_size=image_size, channels=1, crop='none',
-                random_flip=False, val_fraction=VAL_FRACTION)
-  if data == 'folder':
-    fields['data_path'] = data_path
-  return fields
-
-
-def load_split(split: str, seed: int = 0, *, data: str = 'digits', image_size: int = 16,
-               data_path: str = '') -> Split:
-  """The 'train' (80%) or 'validation' (held-out 20%, chosen by `seed`) split.
-
-  data 'digits': input_pipeline.digits; 'folder': a folder of images in class
-  folders (DIR/<class>/*.png), whose folder names are the labels.
-  """
-  config = ml_collections.ConfigDict(dict(
-      seed=seed, split=split, **data_fields(data, image_size, data_path)))
-  ds = input_pipeline.load(config)
-  if ds.read_labels is None or ds.label_names not in (('digit',), ('class',)):
-    raise UsageError(f'compare --data=folder needs class labels to train its feature '
-                     f'classifier: put the images of {data_path} in one folder per '
-                     'class (DIR/<class>/*.png)')
-  idx = np.arange(ds.num_examples)
-  images = ds.batch(idx, np.random.default_rng(seed)).astype(np.float32)
-  return Split(images, ds.read_labels(idx)[:, 0].astype(np.int32))
-
-
-def digits_split(split: str, seed: int = 0, image_size: int = 16) -> Split:
-  """The 'train' (80%) or 'validation' (held-out 20%) digits of input_pipeline.digits."""
-  return load_split(split, seed, data='digits', image_size=image_size)
-
-
-def _batched(fn: Callable[[np.ndarray], Any], x: np.ndarray,
-             chunk: int = CHUNK) -> np.ndarray:
-  """fn over x in chunks of `chunk` rows (the last padded), so fn compiles once."""
-  out = []
-  for i in range(0, len(x), chunk):
-    part = np.asarray(x[i:i + chunk])
-    m = len(part)
-    if m < chunk:
-      part = np.concatenate([part, np.zeros((chunk - m,) + part.shape[1:], part.dtype)])
-    out.append(np.asarray(fn(part))[:m])
-  return np.concatenate(out)
-
-
-# ------------------------------------------------------------------------ classifier
-
-
-class DigitClassifier(nn.Module):
-  """images [B, 16, 16, 1] -> (logits [B, 10], features [B, 64]).
-
-  conv 16 (3x3) - conv 32 (3x3, stride 2) - dense 64 (the feature layer) - dense 10.
-  """
-
-  features: int = FEATURE_DIM
-  num_classes: int = NUM_CLASSES
-
-  @nn.compact
-  def __call__(self, x: jax.Array):
-    x = nn.relu(nn.Conv(16, (3, 3))(x))
-    x = nn.relu(nn.Conv(32, (3, 3), strides=(2, 2))(x))
-    x = x.reshape(x.shape[0], -1)
-    f = nn.relu(nn.Dense(self.features)(x))
-    return nn.Dense(self.num_classes)(f), f
-
-
-@dataclasses.dataclass
-class Classifier:
-  """A trained DigitClassifier: its parameters, jitted forward pass and scores.
-
-  `scale` is set once so that the held-out digits' features have unit root mean
-  square: the kernel of KID assumes features of order 1, and FD scales with it alike.
-  """
-
-  params: Any
-  apply: Callable[[Any, jax.Array], tuple[jax.Array, jax.Array]]
-  steps: int
-  num_classes: int = NUM_CLASSES
-  heldout_accuracy: float = float('nan')
-  scale: float = 1.0
-
-  def features(self, images: np.ndarray) -> np.ndarray:
-    """Penultimate activations times `scale`, float64 [n, 64]."""
-    f = _batched(lambda x: self.apply(self.params, x)[1], images).astype(np.float64)
-    return f * self.scale
-
-  def predict(self, images: np.ndarray) -> np.ndarray:
-    """Predicted digits, int [n]."""
-    return _batched(lambda x: jnp.argmax(self.apply(self.params, x)[0], -1), images)
-
-
-def train_classifier(train: Split, heldout: Split, *, steps: int = 400,
-                     batch_size: int = 64, learning_rate: float = 1e-3,
-                     seed: int = 0) -> Classifier:
-  """Trains DigitClassifier with Adam on `train`; scores and scales it on `heldout`."""
-  num_classes = int(max(train.labels.max(), heldout.labels.max())) + 1
-  module = DigitClassifier(num_classes=num_classes)
-  params = module.init(jax.random.PRNGKey(seed), jnp.zeros((1,) + train.images.shape[1:]))
-  params = params['params']
-  tx = optax.adam(learning_rate)
-  opt_state = tx.init(params)
-
-  def loss_fn(p, x, y):
-    logits, _ = module.apply({'params': p}, x)
-    return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-
-  @jax.jit
-  def step(p, s, x, y):
-    grads = jax.grad(loss_fn)(p, x, y)
-    updates, s = tx.update(grads, s, p)
-    return optax.apply_updates(p, updates), s
-
-  rng = np.random.default_rng([seed, 11])
-  n = len(train.images)
-  for _ in range(steps):
-    idx = rng.choice(n, min(batch_size, n), replace=False)
-    params, opt_state = step(params, opt_state, train.images[idx], train.labels[idx])
-  apply = jax.jit(lambda p, x: module.apply({'params': p}, x))
-  clf = Classifier(params, apply, steps, num_classes)
-  clf.heldout_accuracy = float(np.mean(clf.predict(heldout.images) == heldout.labels))
-  rms = float(np.sqrt(np.mean(clf.features(heldout.images) ** 2)))
-  clf.scale = 1.0 / rms if rms > 0 else 1.0
-  return clf
-
-
-# ---------------------------------------------------------------------------- scores
-
-
-def _sqrtm_psd(c: np.ndarray) -> np.ndarray:
-  """Square root of a symmetric positive semi-definite matrix (eigenvalues < 0 -> 0)."""
-  w, v = np.linalg.eigh((c + c.T) / 2)
-  return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
-
-
-def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  """(mean [d], covariance [d, d]) of features [n, d], in float64 (n - 1 normalised)."""
-  f = np.asarray(features, np.float64)
-  return f.mean(0), np.cov(f, rowvar=False)
-
-
-def frechet_distance_from_stats(mu1, cov1, mu2, cov2) -> float:
-  """|mu1 - mu2|^2 + tr(C1) + tr(C2) - 2 tr sqrt(C1 C2), the Frechet (2-Wasserstein)^2
-  distance of two Gaussians.
-
-  tr sqrt(C1 C2) = tr sqrt(S1 C2 S1) with S1 = sqrt(C1): S1 C2 S1 is symmetric PSD, so
-  both roots come from symmetric eigendecompositions (no complex parts, no scipy).
-  """
-  mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
-  cov1 = np.atleast_2d(cov1).astype(np.float64)
-  cov2 = np.atleast_2d(cov2).astype(np.float64)
-  s1 = _sqrtm_psd(cov1)
-  m = s1 @ cov2 @ s1
-  tr_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0.0, None)).sum()
-  d = mu1 - mu2
-  return float(max(d @ d + np.trace(cov1) + np.trace(cov2) - 2.0 * tr_sqrt, 0.0))
-
-
-def frechet_distance(features1: np.ndarray, features2: np.ndarray) -> float:
-  """Frechet distance of Gaussians fitted to two feature sets [n1, d] and [n2, d]."""
-  return frechet_distance_from_stats(*gaussian_stats(features1),
-                                     *gaussian_stats(features2))
-
-
-def kernel_distance(features1: np.ndarray, features2: np.ndarray) -> float:
-  """KID: unbiased squared MMD with the kernel k(a, b) = (a.b / d + 1)^3."""
-  x = np.asarray(features1, np.float64)
-  y = np.asarray(features2, np.float64)
-  m, n, d = len(x), len(y), x.shape[1]
-  kxx = (x @ x.T / d + 1.0) ** 3
-  kyy = (y @ y.T / d + 1.0) ** 3
-  kxy = (x @ y.T / d + 1.0) ** 3
-  return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) +
-               (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2.0 * kxy.mean())
 
 
 # -------------------------------------------------------------------------- models
@@ -300,7 +105,7 @@ def model_config(model: str, steps: int, seed: int = 0, overrides: dict | None =
   config = load_config(model)
   updates = dict(seed=seed, num_train_steps=steps, split='train', image_every=0,
                  checkpoint_every=steps, log_every=max(1, steps // 20),
-                 **data_fields(data, image_size, data_path))
+                 **classifier.data_fields(data, image_size, data_path))
   updates.update({k: v for k, v in (overrides or {}).items() if k in config})
   try:
     config.update(updates)
@@ -330,7 +135,7 @@ class _Prefixed:
 CLASS_SHARE = 0.02  # a class "appears" among the samples above this share of them
 
 
-def _evaluate(config, nets, state, heldout: Split, classifier: Classifier,
+def _evaluate(config, nets, state, heldout: classifier.Split, clf: classifier.Classifier,
               heldout_features: np.ndarray, num_samples: int,
               seed: int) -> tuple[dict, np.ndarray]:
   """(scores, prior samples [num_samples, H, W, C]) of one trained model.
@@ -340,24 +145,24 @@ def _evaluate(config, nets, state, heldout: Split, classifier: Classifier,
   `fd_raw` and `recon_mse_raw`.
   """
   if state.ema:
-    raw, _ = _evaluate(config, nets, state.replace(ema={}), heldout, classifier,
+    raw, _ = _evaluate(config, nets, state.replace(ema={}), heldout, clf,
                        heldout_features, num_samples, seed)
     result, samples = _evaluate(config, nets, ts.averaged(state).replace(ema={}),
-                                heldout, classifier, heldout_features, num_samples, seed)
+                                heldout, clf, heldout_features, num_samples, seed)
     return dict(result, fd_raw=raw['fd'], recon_mse_raw=raw['recon_mse']), samples
   z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), num_samples))
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
-  samples = _batched(lambda z: decode(state, z), z)
-  features = classifier.features(samples)
-  counts = np.bincount(classifier.predict(samples), minlength=classifier.num_classes)
+  samples = classifier.batched(lambda z: decode(state, z), z)
+  features = clf.features(samples)
+  counts = np.bincount(clf.predict(samples), minlength=clf.num_classes)
   result = dict(prior_scale=float(config.prior_scale),
-                fd=frechet_distance(features, heldout_features),
-                kid=kernel_distance(features, heldout_features),
+                fd=metrics.frechet_distance(features, heldout_features),
+                kid=metrics.kernel_distance(features, heldout_features),
                 classes=int(np.sum(counts > CLASS_SHARE * num_samples)),
                 recon_mse=None)
   if nets.encoder is not None and 'encoder' in state.params:
     recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
-    x_rec = _batched(lambda x: recon(state, x), heldout.images)
+    x_rec = classifier.batched(lambda x: recon(state, x), heldout.images)
     result['recon_mse'] = float(np.mean((x_rec - heldout.images) ** 2))
   return result, samples
 
@@ -485,7 +290,7 @@ def _markdown(results: dict) -> str:
       '',
       f'Feature space: a small CNN classifier trained for {results["classifier_steps"]} '
       f'steps on the training images (held-out accuracy '
-      f'{_mean_sd(results["classifier_accuracy"], ".3f")}); its {FEATURE_DIM} '
+      f'{_mean_sd(results["classifier_accuracy"], ".3f")}); its {classifier.FEATURE_DIM} '
       'penultimate activations, scaled once to unit root mean square on the held-out '
       'images, are the features.',
       '',
@@ -539,13 +344,13 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
   def log(msg):
     print(msg, file=out, flush=True)
 
-  train = load_split('train', seed, **split_args)
-  heldout = load_split('validation', seed, **split_args)
+  train = classifier.load_split('train', seed, **split_args)
+  heldout = classifier.load_split('validation', seed, **split_args)
   for config in configs.values():
     validation.validate(config, len(train.images))
   os.makedirs(out_dir, exist_ok=True)
   t = time.perf_counter()
-  clf = train_classifier(train, heldout, steps=classifier_steps, seed=seed)
+  clf = classifier.train_classifier(train, heldout, steps=classifier_steps, seed=seed)
   log(f'seed {seed}: classifier {classifier_steps} steps in {time.perf_counter() - t:.1f}'
       f' s, held-out accuracy {clf.heldout_accuracy:.3f} ({len(train.images)} train / '
       f'{len(heldout.images)} held-out images)')
@@ -560,8 +365,8 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
   results = dict(
       seed=seed, train_examples=len(train.images), heldout_examples=len(heldout.images),
       classifier_accuracy=clf.heldout_accuracy,
-      data_floor=dict(fd=frechet_distance(floor_features, heldout_features),
-                      kid=kernel_distance(floor_features, heldout_features),
+      data_floor=dict(fd=metrics.frechet_distance(floor_features, heldout_features),
+                      kid=metrics.kernel_distance(floor_features, heldout_features),
                       num_images=n_floor),
       models={}, rows=[('held-out data', heldout.images)])
   for i, (model, config) in enumerate(configs.items()):
