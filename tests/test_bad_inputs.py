@@ -9,7 +9,6 @@ The cases run a few at a time: each is mostly the start-up of Python and JAX.
 import concurrent.futures
 import glob
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -32,6 +31,7 @@ SAMPLE = [sys.executable, os.path.join(ROOT, 'sample.py')]
 BENCH = [sys.executable, '-m', 'vaegan_jax.benchmark', '--config',
          os.path.join(ROOT, 'configs', 'tiny.py')]
 COMPARE = [sys.executable, '-m', 'vaegan_jax.compare']
+EVALUATE = [sys.executable, '-m', 'vaegan_jax.evaluate']
 
 
 def _files(root):
@@ -84,6 +84,8 @@ def world(tmp_path_factory):
   for i in range(4):
     Image.fromarray(np.full((16, 16, 3), i * 40, np.uint8)).save(
         os.path.join(rgb, f'{i}.png'))
+  np.save(str(base / 'flat.npy'), np.zeros((4, 16), np.float32))  # not images
+  np.save(str(base / 'bytes.npy'), np.full((4, 16, 16, 1), 200, np.uint8))  # not floats
   a_file = str(base / 'a_file')
   with open(a_file, 'w') as f:
     f.write('x')
@@ -152,6 +154,18 @@ def _cases(w):
        'image_size'),
       ('compare: folder without path', COMPARE + ['--data=folder', f'--out={w["base"]}/c'],
        2, '--data_path'),
+      ('evaluate: images not [N, H, W, C]', EVALUATE + [f'--images={w["base"]}/flat.npy',
+                                                       f'--ref={w["run"]}'], 2, '[N, H, W'),
+      ('evaluate: uint8 images', EVALUATE + [f'--images={w["base"]}/bytes.npy',
+                                             f'--ref={w["run"]}'], 2, 'float'),
+      ('evaluate: --num 1', EVALUATE + [f'--workdir={w["run"]}', '--num=1'], 2, '--num'),
+      ('evaluate: unknown features', EVALUATE + [f'--workdir={w["run"]}', '--features=vgg'],
+       2, 'vgg'),
+      ('evaluate: no Inception weights', EVALUATE + [
+          f'--workdir={w["run"]}', f'--inception_weights={w["missing"]}.pth'], 2,
+       'pt_inception'),
+      ('evaluate: bad reference', EVALUATE + [f'--workdir={w["run"]}', f'--ref={w["a_file"]}'],
+       2, '--ref'),
   ]
 
 

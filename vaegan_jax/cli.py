@@ -7,6 +7,7 @@ import sys
 from absl import logging
 
 from vaegan_jax import checkpointing
+from vaegan_jax import inception
 from vaegan_jax import input_pipeline
 from vaegan_jax import recipes
 from vaegan_jax import preemption
@@ -14,7 +15,7 @@ from vaegan_jax import validation
 from vaegan_jax import workdir
 
 USER_ERRORS = (validation.ConfigError, input_pipeline.DataError,
-               checkpointing.CheckpointError, workdir.WorkdirBusy)
+               checkpointing.CheckpointError, workdir.WorkdirBusy, inception.WeightsMissing)
 
 
 def quiet_logging() -> None:
