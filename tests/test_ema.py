@@ -1,7 +1,6 @@
 """The moving average of the generator's parameters (config.ema_decay)."""
 
 import io
-import os
 
 import flax.struct
 import jax

@@ -56,7 +56,7 @@ def test_kill_9_at_random_points_and_sigterm_then_resume_is_bitwise_identical(tm
   assert checkpointing.manager(str(tmp_path / 'b')).latest_step() == step < steps
   final = subprocess.run(run(tmp_path / 'b'), check=True, capture_output=True, text=True,
                          cwd=ROOT)
-  assert f'resumed from' in final.stdout and f'at step {step}' in final.stdout
+  assert 'resumed from' in final.stdout and f'at step {step}' in final.stdout
   assert f'step {steps}/{steps}' in final.stdout and 'ETA' in final.stdout
   assert os.path.isdir(tmp_path / 'b' / 'tb')
   restore = lambda w: sample_cli.restore(str(w))[2]

@@ -16,7 +16,6 @@ import pytest
 
 from configs import tiny
 from vaegan_jax import input_pipeline
-from vaegan_jax import networks
 from vaegan_jax import objectives
 from vaegan_jax import sample_cli
 from vaegan_jax import sampling
