@@ -31,4 +31,5 @@ def get_config():
   c.log_every = 50
   c.image_every = 1000
   c.checkpoint_every = 2000
+  c.eval_features = 'inception'  # RGB: pytorch-fid's features (--config.eval_every)
   return c

@@ -99,4 +99,12 @@ def get_config() -> ml_collections.ConfigDict:
   c.checkpoint_every = 1000  # Steps between checkpoints (the last step is always saved).
   c.max_to_keep = 3  # Checkpoints kept.
   c.num_images = 64  # Images per grid (a square number looks best).
+
+  # Live evaluation (vaegan_jax/live_eval.py): FD/KID of eval_num prior samples against
+  # eval_num held-out images every eval_every steps and at the end; 0 = off.
+  c.eval_every = 0
+  c.eval_num = 1000
+  # 'classifier' (the digit classifier, offline; grayscale) or 'inception' (pytorch-fid).
+  c.eval_features = 'classifier'
+  c.eval_inception_weights = ''  # pytorch-fid's .pth or .npz; '' = its cache.
   return c

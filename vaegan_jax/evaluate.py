@@ -27,22 +27,19 @@ import importlib.util
 import json
 import os
 import sys
-from typing import Callable
 
 import jax
 import numpy as np
 
 from vaegan_jax import checkpointing
 from vaegan_jax import classifier
+from vaegan_jax import features as feats
 from vaegan_jax import inception
 from vaegan_jax import input_pipeline
 from vaegan_jax import metrics
 from vaegan_jax import sample_cli
 from vaegan_jax import sampling
 from vaegan_jax import validation
-
-FEATURES = ('inception', 'classifier')
-
 
 class UsageError(validation.ConfigError):
   """A bad evaluate argument; a ConfigError, so cli.run prints it as one line."""
@@ -112,24 +109,6 @@ def reference(ref: str, num_ref: int):
                    'statistics .npz')
 
 
-def feature_fn(kind: str, image_shape, *, inception_weights: str | None = None,
-               classifier_steps: int = 400) -> Callable[[np.ndarray], np.ndarray]:
-  """images [N, H, W, C] in [-1, 1] -> features float64 [N, d]."""
-  if kind == 'inception':
-    variables = inception.load(inception_weights)
-    return lambda x: inception.features(variables, x)
-  if kind == 'classifier':
-    size, channels = image_shape[0], image_shape[-1]
-    if channels != 1 or image_shape[0] != image_shape[1]:
-      raise UsageError('--features=classifier reads square grayscale images (the digit '
-                       f'classifier); these are {image_shape}: use --features=inception')
-    train = classifier.digits_split('train', 0, size)
-    held = classifier.digits_split('validation', 0, size)
-    clf = classifier.train_classifier(train, held, steps=classifier_steps, seed=0)
-    return clf.features
-  raise UsageError(f'unknown --features {kind!r}; choose one of {", ".join(FEATURES)}')
-
-
 def generated(workdir: str, step: int | None, num: int, seed: int, ema: bool):
   """(config, nets, state, prior samples [num, H, W, C]) of a workdir's checkpoint."""
   config, nets, state = sample_cli.restore(workdir, step, ema=ema)
@@ -146,8 +125,7 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
              out: str | None = None) -> dict:
   """Scores generated images against the reference; see the module doc. Returns the
   result dict (also written to `out` as JSON)."""
-  if features not in FEATURES:
-    raise UsageError(f'unknown --features {features!r}; choose one of {", ".join(FEATURES)}')
+  feats.check(features)
   if workdir and images:
     raise UsageError('give --workdir or --images, not both')
   for name, value in (('num', num), ('num_ref', num_ref)):
@@ -174,7 +152,7 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
                      'one shape (inception resizes both to 299x299)')
   if shape is None:
     raise UsageError('no images to take features of')
-  fn = feature_fn(features, shape, inception_weights=inception_weights,
+  fn = feats.feature_fn(features, shape, inception_weights=inception_weights,
                   classifier_steps=classifier_steps)
   result = dict(features=features, ref=ref, n_ref=None, fid=None, kid=None, n=None)
   if kind == 'images':

@@ -14,6 +14,7 @@ import numpy as np
 from vaegan_jax import checkpointing
 from vaegan_jax import health
 from vaegan_jax import input_pipeline
+from vaegan_jax import live_eval
 from vaegan_jax import networks
 from vaegan_jax import objectives
 from vaegan_jax import parallel
@@ -164,6 +165,9 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
            per_device):
   nets = objectives.build_networks(config)
   txs = ts.make_optimizers(config, nets.roles())
+  # Before anything is written: missing Inception weights stop the run here.
+  live = (live_eval.LiveEval(config, nets, workdir)
+          if lead and config.eval_every else None)
   state, mngr, changed = _restore_or_create(config, workdir, nets, txs, log)
   start = int(state.step)
   if lead:
@@ -175,6 +179,8 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
       ', '.join(f'{r} {n:,}' for r, n in n_params.items()) + f'; workdir {workdir}')
   log(f'{jax.device_count()} {jax.devices()[0].platform} devices ({jax.process_count()} '
       f'processes x {n_local}), {per_device} examples per device')
+  if live is not None:
+    log(live.description)
 
   step_fn = tstep.make_parallel_train_step(
       config, objectives.build_networks(config, axis_name=tstep.AXIS), txs)
@@ -225,11 +231,20 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
         window.append(_first(metrics))
         _check_finite(window[-1], step)
         pending = None
+      evaluated = {}
+      if live is not None and (step % config.eval_every == 0 or last):
+        t_eval = time.time()
+        evaluated = live(parallel.unreplicate(pstate), step)
+        t0 += time.time() - t_eval  # steps/s counts training only
+        write_scalars(evaluated, step)
+        if not (step % config.log_every == 0 or last):
+          log(f'step {step}: {live_eval.summary(evaluated)}')
       if step % config.log_every == 0 or last:
         means = {k: float(np.mean([w[k] for w in window])) for k in window[-1]}
         now = time.time()
         rate = len(window) / max(now - t0, 1e-9) if step > start + 1 else 0.0
         log(_progress_line(step, total, means, rate) +
+            (f' | {live_eval.summary(evaluated)}' if evaluated else '') +
             (f' | skipped {len(ds.corrupt)} corrupt images' if ds.corrupt else ''))
         for warning in gan_health.check(step, means):
           log(warning)

@@ -57,6 +57,9 @@ def _model(config) -> None:
     _positive_ints(config, 'latent_dis_widths')
 
 
+EVAL_FEATURES = ('inception', 'classifier')  # vaegan_jax/features.py
+
+
 def validate(config, num_examples: int | None = None) -> None:
   """Raises ConfigError on the first invalid field."""
   _model(config)
@@ -113,6 +116,14 @@ def validate(config, num_examples: int | None = None) -> None:
   if not 0.0 <= config.ema_decay < 1.0:
     raise ConfigError(f'--config.ema_decay must be in [0, 1) (got {config.ema_decay}); '
                       '0 turns the average off, the GAN literature uses 0.999')
+  if config.eval_every < 0:
+    raise ConfigError(f'--config.eval_every must be >= 0 (got {config.eval_every}); 0 = off')
+  if config.eval_every and config.eval_num < 2:
+    raise ConfigError(f'--config.eval_num must be >= 2 (got {config.eval_num}): FD needs 2 '
+                      'samples or more (1000 or more for stable numbers)')
+  if config.eval_features not in EVAL_FEATURES:
+    raise ConfigError(f'--config.eval_features must be one of {", ".join(EVAL_FEATURES)} '
+                      f'(got {config.eval_features!r})')
   if config.lr_schedule not in ('constant', 'linear', 'cosine'):
     raise ConfigError("--config.lr_schedule must be 'constant', 'linear' or 'cosine' "
                       f'(got {config.lr_schedule!r})')

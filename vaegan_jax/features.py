@@ -1,0 +1,48 @@
+"""Image features for FID/KID: pytorch-fid's Inception (pool3) or the digit classifier.
+
+The one place `evaluate` and the trainer's live evaluation (vaegan_jax/live_eval.py) get
+their feature extractor from, so both report the same numbers for the same images.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from vaegan_jax import classifier
+from vaegan_jax import inception
+from vaegan_jax import validation
+
+FEATURES = validation.EVAL_FEATURES
+
+
+def check(kind: str, flag: str = '--features') -> None:
+  if kind not in FEATURES:
+    raise validation.ConfigError(f'unknown {flag} {kind!r}; choose one of '
+                                 f'{", ".join(FEATURES)}')
+
+
+def feature_fn(kind: str, image_shape, *, inception_weights: str | None = None,
+               classifier_steps: int = 400, flag: str = '--features'
+               ) -> Callable[[np.ndarray], np.ndarray]:
+  """images [N, H, W, C] in [-1, 1] -> features float64 [N, d].
+
+  inception: pytorch-fid's network (weights from `inception_weights` or pytorch-fid's
+  cache; inception.WeightsMissing when there are none). classifier: compare's digit
+  classifier trained for `classifier_steps` on the embedded digits at the images' size
+  (square grayscale images only).
+  """
+  check(kind, flag)
+  if kind == 'inception':
+    variables = inception.load(inception_weights)
+    return lambda x: inception.features(variables, x)
+  size, channels = image_shape[0], image_shape[-1]
+  if channels != 1 or image_shape[0] != image_shape[1]:
+    raise validation.ConfigError(
+        f'{flag}=classifier reads square grayscale images (the digit classifier); these '
+        f'are {tuple(image_shape)}: use {flag}=inception')
+  train = classifier.digits_split('train', 0, size)
+  held = classifier.digits_split('validation', 0, size)
+  clf = classifier.train_classifier(train, held, steps=classifier_steps, seed=0)
+  return clf.features
