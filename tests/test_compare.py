@@ -204,3 +204,34 @@ def test_a_killed_run_keeps_its_time_and_log_windows(tmp_path, monkeypatch):
   second = record()
   assert [st for st, _ in second['windows']] == [50, 100, 150]
   assert second['train_time_s'] > first['train_time_s']
+
+
+def test_inception_features_are_used_for_fd_and_missing_weights_stop_before_training(
+    tmp_path, monkeypatch):
+  from vaegan_jax import inception  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import metrics  # pylint: disable=g-import-not-at-top
+  with pytest.raises(inception.WeightsMissing, match='pt_inception'):
+    compare.compare(1, str(tmp_path / 'a'), models=('vae',), features='inception',
+                    inception_weights=str(tmp_path / 'none.pth'))
+  assert not os.path.exists(tmp_path / 'a')
+  with pytest.raises(compare.validation.ConfigError, match='vgg'):
+    compare.compare(1, str(tmp_path / 'a'), models=('vae',), features='vgg')
+
+  def pooled(x):  # a stand-in for Inception: 4x4 mean pooling, 16 features
+    x = np.asarray(x, np.float64)
+    n, h, w, _ = x.shape
+    return x[..., 0].reshape(n, 4, h // 4, 4, w // 4).mean(axis=(2, 4)).reshape(n, 16)
+
+  asked = []
+  monkeypatch.setattr(compare.feats, 'feature_fn',
+                      lambda kind, shape, **kw: asked.append(kind) or pooled)
+  results = compare.compare(1, str(tmp_path / 'b'), models=('vae',), num_samples=64,
+                            overrides=TINY, classifier_steps=30, features='inception',
+                            out=io.StringIO())
+  assert asked == ['inception'] and results['features'] == 'inception'
+  train = classifier.load_split('train', 0)
+  held = classifier.load_split('validation', 0)
+  idx = np.sort(np.random.default_rng([0, 13]).choice(len(train.images), 64, replace=False))
+  want = metrics.frechet_distance(pooled(train.images[idx]), pooled(held.images))
+  assert results['data_floor']['fd'][0] == pytest.approx(want, rel=1e-9)
+  assert 'InceptionV3' in (tmp_path / 'b' / 'results.md').read_text()

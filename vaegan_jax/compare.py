@@ -57,6 +57,7 @@ from PIL import ImageDraw
 from PIL import ImageFont
 
 from vaegan_jax import classifier
+from vaegan_jax import features as feats
 from vaegan_jax import metrics
 from vaegan_jax import objectives
 from vaegan_jax import sampling
@@ -137,8 +138,11 @@ CLASS_SHARE = 0.02  # a class "appears" among the samples above this share of th
 
 def _evaluate(config, nets, state, heldout: classifier.Split, clf: classifier.Classifier,
               heldout_features: np.ndarray, num_samples: int,
-              seed: int) -> tuple[dict, np.ndarray]:
+              seed: int, embed=None) -> tuple[dict, np.ndarray]:
   """(scores, prior samples [num_samples, H, W, C]) of one trained model.
+
+  FD and KID are taken in `embed`'s features (default: the classifier's); the classes
+  always come from the classifier.
 
   A run that keeps a moving average of its parameters (config.ema_decay > 0) is scored
   with the averaged ones; the raw ones' FD and reconstruction error are added as
@@ -146,14 +150,14 @@ def _evaluate(config, nets, state, heldout: classifier.Split, clf: classifier.Cl
   """
   if state.ema:
     raw, _ = _evaluate(config, nets, state.replace(ema={}), heldout, clf,
-                       heldout_features, num_samples, seed)
+                       heldout_features, num_samples, seed, embed)
     result, samples = _evaluate(config, nets, ts.averaged(state).replace(ema={}),
-                                heldout, clf, heldout_features, num_samples, seed)
+                                heldout, clf, heldout_features, num_samples, seed, embed)
     return dict(result, fd_raw=raw['fd'], recon_mse_raw=raw['recon_mse']), samples
   z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), num_samples))
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
   samples = classifier.batched(lambda z: decode(state, z), z)
-  features = clf.features(samples)
+  features = (embed or clf.features)(samples)
   counts = np.bincount(clf.predict(samples), minlength=clf.num_classes)
   result = dict(prior_scale=float(config.prior_scale),
                 fd=metrics.frechet_distance(features, heldout_features),
@@ -288,11 +292,15 @@ def _markdown(results: dict) -> str:
       '',
       results_table(results),
       '',
-      f'Feature space: a small CNN classifier trained for {results["classifier_steps"]} '
-      f'steps on the training images (held-out accuracy '
-      f'{_mean_sd(results["classifier_accuracy"], ".3f")}); its {classifier.FEATURE_DIM} '
-      'penultimate activations, scaled once to unit root mean square on the held-out '
-      'images, are the features.',
+      (f'Feature space: a small CNN classifier trained for {results["classifier_steps"]} '
+       f'steps on the training images (held-out accuracy '
+       f'{_mean_sd(results["classifier_accuracy"], ".3f")}); its {classifier.FEATURE_DIM} '
+       'penultimate activations, scaled once to unit root mean square on the held-out '
+       'images, are the features.') if results.get('features', 'classifier') == 'classifier'
+      else ('Feature space: pytorch-fid\'s InceptionV3 (pool3, 2048 features; grayscale '
+            'repeated to 3 channels), as FID papers; the classes column uses a small CNN '
+            f'classifier (held-out accuracy {_mean_sd(results["classifier_accuracy"], ".3f")}'
+            ').'),
       '',
       f'- **FD**: Frechet distance between Gaussians fitted to the features of '
       f'{results["num_samples"]} prior samples (z = prior_scale * N(0, I)) and of the '
@@ -338,8 +346,11 @@ def _check_args(data, steps, models, num_samples, classifier_steps, seeds, image
 
 
 def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples: int,
-              classifier_steps: int, split_args: dict, out) -> dict:
-  """Trains and scores every model for one seed in out_dir; returns its results."""
+              classifier_steps: int, split_args: dict, out, embed=None) -> dict:
+  """Trains and scores every model for one seed in out_dir; returns its results.
+
+  `embed`: images -> FD/KID features (None: the seed's classifier's).
+  """
 
   def log(msg):
     print(msg, file=out, flush=True)
@@ -357,11 +368,12 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
   if clf.heldout_accuracy < 0.9:
     log('warning: classifier accuracy < 0.9: raise --classifier_steps for a feature '
         'space that knows the classes')
-  heldout_features = clf.features(heldout.images)
+  embed = embed or clf.features
+  heldout_features = embed(heldout.images)
   n_floor = min(num_samples, len(train.images))
   floor_idx = np.sort(np.random.default_rng([seed, 13]).choice(
       len(train.images), n_floor, replace=False))
-  floor_features = clf.features(train.images[floor_idx])
+  floor_features = embed(train.images[floor_idx])
   results = dict(
       seed=seed, train_examples=len(train.images), heldout_examples=len(heldout.images),
       classifier_accuracy=clf.heldout_accuracy,
@@ -406,7 +418,7 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
     _write_run_record(workdir, final)
     elapsed, windows = final['train_time_s'], final['windows']
     scores, samples = _evaluate(config, objectives.build_networks(config), state,
-                                heldout, clf, heldout_features, num_samples, seed)
+                                heldout, clf, heldout_features, num_samples, seed, embed)
     results['models'][model] = dict(
         steps=int(state.step), train_time_s=elapsed, diverged=None,
         dis_updated=_second_half_updates(windows, steps), **scores)
@@ -423,6 +435,7 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
             num_samples: int = 1000, overrides: dict | None = None,
             classifier_steps: int = 400, seed: int = 0, seeds: int = 1,
             data: str = 'digits', image_size: int = 16, data_path: str = '',
+            features: str = 'classifier', inception_weights: str | None = None,
             out=sys.stdout) -> dict:
   """Trains each of `models` for `steps` steps, on `seeds` seeds, and scores them alike.
 
@@ -440,6 +453,10 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
     data: 'digits' (the embedded digits) or 'folder' (`data_path`, class folders).
     image_size: height = width the images are resized to and the models generate.
     data_path: the folder, for data='folder'.
+    features: 'classifier' (the seed's digit classifier, offline) or 'inception'
+      (pytorch-fid's network, `inception_weights` or pytorch-fid's cache) for FD/KID;
+      the classes column always uses the classifier.
+    inception_weights: pytorch-fid's .pth (or its .npz conversion).
     out: progress and the final table are printed here.
 
   Returns:
@@ -451,8 +468,8 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
     'classifier_accuracy': [per seed], and the run's settings and paths.
 
   Raises:
-    UsageError, input_pipeline.DataError, checkpointing.CheckpointError: one line
-    (cli.run prints it).
+    UsageError, input_pipeline.DataError, checkpointing.CheckpointError,
+    inception.WeightsMissing: one line (cli.run prints it).
   """
   models = tuple(dict.fromkeys(models))
   _check_args(data, steps, models, num_samples, classifier_steps, seeds, image_size,
@@ -464,6 +481,10 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
     raise UsageError(f'override {missing[0]!r} is not a field of any model config')
   for config in configs.values():
     validation.validate(config)
+  feats.check(features)
+  # Loaded before any training, so missing weights cost nothing.
+  embed = (feats.feature_fn('inception', None, inception_weights=inception_weights)
+           if features == 'inception' else None)
 
   def log(msg):
     print(msg, file=out, flush=True)
@@ -472,14 +493,14 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
   for s in range(seed, seed + seeds):
     per_seed.append(_one_seed(s, configs, os.path.join(out_dir, f'seed{s}'), steps=steps,
                               num_samples=num_samples, classifier_steps=classifier_steps,
-                              split_args=split_args, out=out))
+                              split_args=split_args, out=out, embed=embed))
     with open(os.path.join(out_dir, f'seed{s}', 'results.json'), 'w') as f:
       json.dump({k: v for k, v in per_seed[-1].items() if k != 'rows'}, f, indent=2)
 
   results = dict(
       data=data, data_name='the digits' if data == 'digits' else data_path,
       image_size=image_size, steps=steps, seeds=[r['seed'] for r in per_seed],
-      num_samples=num_samples, classifier_steps=classifier_steps,
+      num_samples=num_samples, classifier_steps=classifier_steps, features=features,
       train_examples=per_seed[0]['train_examples'],
       heldout_examples=per_seed[0]['heldout_examples'],
       classifier_accuracy=[r['classifier_accuracy'] for r in per_seed],
@@ -532,7 +553,8 @@ def main(argv):
     compare(f.steps, f.out, models=[m.strip() for m in f.models.split(',') if m.strip()],
             num_samples=f.num_samples, overrides=overrides,
             classifier_steps=f.classifier_steps, seed=f.seed, seeds=f.seeds,
-            data=f.data, image_size=f.image_size, data_path=f.data_path)
+            data=f.data, image_size=f.image_size, data_path=f.data_path,
+            features=f.features, inception_weights=f.inception_weights)
 
   return cli.run(run)
 
@@ -554,6 +576,10 @@ def _define_flags() -> None:
                        "config's own).")
   flags.DEFINE_integer('num_samples', 1000, 'Prior samples scored per model.')
   flags.DEFINE_integer('classifier_steps', 400, 'Adam steps of the feature classifier.')
+  flags.DEFINE_string('features', 'classifier', 'FD/KID features: classifier (offline) or '
+                      'inception (pytorch-fid\'s network; needs its weights).')
+  flags.DEFINE_string('inception_weights', None, 'pytorch-fid\'s .pth (default: its '
+                      'cache).')
   flags.DEFINE_integer('seed', 0, 'First seed: data split, model seeds, classifier and '
                        'prior z.')
 
