@@ -36,3 +36,15 @@ def test_benchmark_last_line_parses(config):
   for key in _KEYS:
     assert re.fullmatch(r'[0-9.e+-]+', fields[key]), last
     assert float(fields[key]) > 0, last
+
+
+def test_data_mode_times_the_pipeline_on_synthetic_jpegs():
+  cmd = [sys.executable, '-m', 'vaegan_jax.benchmark',
+         '--config', os.path.join(_REPO, 'configs', 'celeba.py'), '--config.batch_size=8',
+         '--data', '--synthetic=40', '--steps=2']
+  proc = subprocess.run(cmd, cwd=_REPO, capture_output=True, text=True, timeout=300,
+                        check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  m = re.fullmatch(r'folder \(40 examples, crop=celeba, 64x64x3, \d+ workers\): '
+                   r'([0-9.]+) images/s', proc.stdout.strip())
+  assert m and float(m.group(1)) > 0, proc.stdout

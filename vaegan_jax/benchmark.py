@@ -2,6 +2,11 @@
 
   python -m vaegan_jax.benchmark --config configs/celeba.py [--config.batch_size=64]
       [--steps 10] [--profile_dir DIR]
+  python -m vaegan_jax.benchmark --config configs/celeba.py --data [--synthetic 2000]
+
+`--data` times the input pipeline alone instead (reading, decoding, preprocessing,
+batching; `input_pipeline.bench`), on the configured source or, with `--synthetic N`, on
+a temporary folder of N synthetic 218x178 JPEGs, and prints its images/s.
 
 Builds the networks, optimizers, state and step exactly as `vaegan_jax.trainer` does,
 feeds one batch of uniform noise in [-1, 1] (no data set needed) and prints a few info
@@ -52,6 +57,10 @@ _PROFILE_DIR = flags.DEFINE_string(
     'profile_dir', None, 'If set, write a jax.profiler trace of a few steps here.')
 _FAST_XLA_FLAGS = flags.DEFINE_bool(
     'fast_xla_flags', True, 'Add xla_flags.CPU_FLAGS to XLA_FLAGS before JAX starts.')
+_DATA = flags.DEFINE_bool('data', False, 'Time the input pipeline alone (images/s).')
+_SYNTHETIC = flags.DEFINE_integer(
+    'synthetic', 0, 'With --data: a temporary folder of this many synthetic 218x178 '
+    'JPEGs (dataset=folder) instead of the configured source.')
 _USEFUL_FLOPS = flags.DEFINE_bool(
     'useful_flops', True, 'Also compile the step with the plain flax layers to count '
     'FLOPs without structural zeros (info line only).')
@@ -221,6 +230,19 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
   return result
 
 
+def _data(config, synthetic: int, steps: int) -> None:
+  from vaegan_jax import input_pipeline  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import validation  # pylint: disable=g-import-not-at-top
+  if synthetic < 0:
+    raise validation.ConfigError(f'--synthetic must be >= 0 (got {synthetic})')
+  if synthetic:
+    import tempfile  # pylint: disable=g-import-not-at-top
+    tmp = tempfile.mkdtemp(prefix='vaegan_synthetic_')
+    input_pipeline.write_synthetic_jpegs(tmp, synthetic)
+    config.dataset, config.data_path = 'folder', tmp
+  input_pipeline.bench(config, steps)
+
+
 def main(argv):
   if len(argv) > 1:
     print(f'error: unexpected arguments {argv[1:]}; flags look like --name=value',
@@ -234,6 +256,9 @@ def main(argv):
   if _FAST_XLA_FLAGS.value:
     xla_flags.set_cpu_flags()
   cli.quiet_logging()
+  if _DATA.value:
+    sys.exit(cli.run(lambda: _data(cli.config_value(_CONFIG), _SYNTHETIC.value,
+                                   _STEPS.value)))
   run(cli.config_value(_CONFIG), steps=_STEPS.value, warmup=_WARMUP.value, matmul_n=_MATMUL_N.value,
       profile_dir=_PROFILE_DIR.value, count_useful_flops=_USEFUL_FLOPS.value)
 

@@ -489,39 +489,3 @@ def bench(config, steps: int = 20, out=sys.stdout) -> float:
   if ds.corrupt:
     print(f'skipped {len(ds.corrupt)} corrupt images', file=out)
   return rate
-
-
-def main(argv):
-  """`python -m vaegan_jax.input_pipeline --config C [--synthetic N] --bench`."""
-  del argv
-  from absl import flags  # pylint: disable=g-import-not-at-top
-  from vaegan_jax import cli  # pylint: disable=g-import-not-at-top
-  f = flags.FLAGS
-  config = cli.config_value(_CONFIG)
-  if not f.bench:
-    print('error: nothing to do: pass --bench', file=sys.stderr)
-    sys.exit(2)
-
-  def run():
-    if f.synthetic:
-      import tempfile  # pylint: disable=g-import-not-at-top
-      tmp = tempfile.mkdtemp(prefix='vaegan_synthetic_')
-      write_synthetic_jpegs(tmp, f.synthetic)
-      config.dataset, config.data_path = 'folder', tmp
-    bench(config, f.bench_steps)
-
-  return cli.run(run)
-
-
-if __name__ == '__main__':
-  from absl import app  # pylint: disable=g-import-not-at-top
-  from absl import flags as _flags  # pylint: disable=g-import-not-at-top
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  from vaegan_jax import cli as _cli  # pylint: disable=g-import-not-at-top
-  _CONFIG = _cli.define_config_flag(os.path.join(
-      os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs', 'default.py'))
-  _flags.DEFINE_bool('bench', False, 'Print the images/s of the pipeline alone.')
-  _flags.DEFINE_integer('bench_steps', 20, 'Batches timed.')
-  _flags.DEFINE_integer('synthetic', 0, 'If > 0, bench on a temporary folder of this '
-                        'many synthetic 218x178 JPEGs (dataset=folder).')
-  app.run(main, flags_parser=_cli.parse_flags)
