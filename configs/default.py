@@ -42,6 +42,12 @@ def get_config() -> ml_collections.ConfigDict:
   c.dis_leak = 0.2  # Negative slope of the discriminator's leaky ReLUs (DCGAN 0.2; authors 0 = ReLU).
   c.latent_dis_widths = (256, 256)  # aae: hidden widths of the discriminator on codes.
   c.init = 'dcgan'  # Weights: 'dcgan' (N(0, 0.02)) or 'default' (flax LeCun normal, authors).
+  # 'auto': the exact XLA:CPU rewrites on CPU, the plain flax layers (cuDNN, TPU) elsewhere;
+  # 'rewrite' or 'flax' force one. Same parameters either way (vaegan_jax/layers.py).
+  c.layers = 'auto'
+  # 'bfloat16': activations and convolutions in bf16; parameters, optimizer states,
+  # BatchNorm statistics and every loss in float32.
+  c.compute_dtype = 'float32'
 
   # Objective (SPEC 2-4). Decoder loss = llike_weight * L_llike + gan_weight * L_gen.
   c.decoder_llike_weight = 1.0  # gamma (paper) or w (authors: 1e-6, with gan 1 - w).

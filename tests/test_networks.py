@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from vaegan_jax import layers
 from vaegan_jax import networks
 from vaegan_jax import objectives
 
@@ -51,7 +52,7 @@ def _compare(fast, ref, x, variables, mutable=False):
 def test_upconv_equals_conv_transpose(k, hw):
   x = jax.random.normal(jax.random.PRNGKey(0), (2, *hw, 3))
   ref = nn.ConvTranspose(4, (k, k), strides=(2, 2), padding='SAME')
-  fast = networks.UpConv(4, k)
+  fast = layers.UpConv(4, k)
   variables = ref.init(jax.random.PRNGKey(1), x)
   variables = jax.tree.map(
       lambda v: v + 0.1 * jax.random.normal(jax.random.PRNGKey(2), v.shape), variables)
@@ -67,7 +68,7 @@ def test_upconv_equals_conv_transpose(k, hw):
 def test_conv_equals_flax_conv(k, stride, hw, use_bias):
   x = jax.random.normal(jax.random.PRNGKey(0), (2, *hw, 3))
   ref = nn.Conv(4, (k, k), strides=(stride, stride), padding='SAME', use_bias=use_bias)
-  fast = networks.Conv(4, k, strides=stride, use_bias=use_bias)
+  fast = layers.Conv(4, k, strides=stride, use_bias=use_bias)
   variables = ref.init(jax.random.PRNGKey(1), x)
   fast_vars = fast.init(jax.random.PRNGKey(1), x)
   # Same names, shapes and initial values as nn.Conv, so checkpoints are unchanged.
@@ -81,7 +82,7 @@ def test_conv_equals_flax_conv(k, stride, hw, use_bias):
 def test_batch_norm_equals_flax(train):
   x = 1.5 + 2.0 * jax.random.normal(jax.random.PRNGKey(0), (3, 4, 5, 6))
   ref = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
-  fast = networks.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
+  fast = layers.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
   variables = ref.init(jax.random.PRNGKey(1), x)
   fast_vars = fast.init(jax.random.PRNGKey(1), x)
   assert (jax.tree.map(jnp.shape, fast_vars) == jax.tree.map(jnp.shape, variables))

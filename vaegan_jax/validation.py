@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from vaegan_jax import input_pipeline
+from vaegan_jax import layers
 from vaegan_jax import losses
-from vaegan_jax import networks
 from vaegan_jax import objectives
 from vaegan_jax import train_state
 from vaegan_jax import train_step
@@ -31,7 +31,9 @@ def _model(config) -> None:
   """The fields that choose and shape the model and its adversarial training."""
   _one_of(config, 'model', tuple(objectives.MODELS))
   model = objectives.get_model(config.model)
-  _one_of(config, 'init', networks.INITS)
+  _one_of(config, 'init', layers.INITS)
+  _one_of(config, 'layers', layers.LAYERS)
+  _one_of(config, 'compute_dtype', layers.COMPUTE_DTYPES)
   _one_of(config, 'optimizer', train_state.OPTIMIZERS)
   _one_of(config, 'pixel_likelihood', losses.PIXEL_LIKELIHOODS)
   _one_of(config, 'critic_loop', train_step.CRITIC_LOOPS)
