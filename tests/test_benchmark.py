@@ -11,13 +11,16 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _KEYS = ('step_s', 'compile_s', 'flops', 'flops_per_s', 'matmul_peak_flops_per_s')
 
 
-@pytest.mark.parametrize('config', ['tiny', 'wgan_digits', 'aae_digits'])
+@pytest.mark.parametrize('config', ['tiny', 'wgan_digits', 'aae_digits', 'tiny-flax-bf16'])
 def test_benchmark_last_line_parses(config):
   # tiny: the default VAE-GAN objective on small widths, one pass; wgan: a step reads
   # critic_steps batches (2 here, to keep the compile short); aae: a discriminator on codes.
+  # tiny-flax-bf16: the GPU/TPU path (plain flax layers, bf16) forced on CPU.
   cmd = [sys.executable, '-m', 'vaegan_jax.benchmark',
-         '--config', os.path.join(_REPO, 'configs', f'{config}.py'),
+         '--config', os.path.join(_REPO, 'configs', f'{config.split("-")[0]}.py'),
          '--config.batch_size=8', '--steps', '2', '--matmul_n', '512']
+  if config == 'tiny-flax-bf16':
+    cmd += ['--config.layers=flax', '--config.compute_dtype=bfloat16']
   if config == 'wgan_digits':
     cmd.append('--config.critic_steps=2')
   proc = subprocess.run(cmd, cwd=_REPO, capture_output=True, text=True, timeout=600,
@@ -33,6 +36,9 @@ def test_benchmark_last_line_parses(config):
   last = lines[-1]
   fields = dict(kv.split('=', 1) for kv in last.split())
   assert tuple(fields) == _KEYS, last
+  # On CPU there is no published peak: MFU is taken against the measured matmul peak.
+  assert re.search(r"MFU: no published peak for 'cpu' \(cpu\); against the measured "
+                   r'matmul peak: [0-9.]+%', proc.stdout), proc.stdout
   for key in _KEYS:
     assert re.fullmatch(r'[0-9.e+-]+', fields[key]), last
     assert float(fields[key]) > 0, last
@@ -48,3 +54,16 @@ def test_data_mode_times_the_pipeline_on_synthetic_jpegs():
   m = re.fullmatch(r'folder \(40 examples, crop=celeba, 64x64x3, \d+ workers\): '
                    r'([0-9.]+) images/s', proc.stdout.strip())
   assert m and float(m.group(1)) > 0, proc.stdout
+
+
+def test_published_peaks_match_device_kinds():
+  from vaegan_jax import benchmark  # pylint: disable=g-import-not-at-top
+  peak = benchmark.published_peak
+  assert peak('NVIDIA H100 80GB HBM3', 'bfloat16') == 989.4e12
+  assert peak('NVIDIA H100 80GB HBM3', 'float32') == 494.7e12  # TF32
+  assert peak('NVIDIA H100 PCIe', 'bfloat16') == 756e12
+  assert peak('NVIDIA H200', 'bfloat16') == 989.4e12
+  assert peak('NVIDIA A100-SXM4-40GB', 'bfloat16') == 312e12
+  assert peak('TPU v5 lite', 'bfloat16') == 197e12 and peak('TPU v5', 'float32') == 459e12
+  assert peak('TPU v4', 'bfloat16') == 275e12
+  assert peak('cpu', 'float32') is None

@@ -1,7 +1,7 @@
 """Times the jitted train step on a synthetic batch and compares it with a matmul peak.
 
   python -m vaegan_jax.benchmark --config configs/celeba.py [--config.batch_size=64]
-      [--steps 10] [--profile_dir DIR]
+      [--steps 10] [--profile DIR] [--config.compute_dtype=bfloat16] [--config.layers=flax]
   python -m vaegan_jax.benchmark --config configs/celeba.py --data [--synthetic 2000]
 
 `--data` times the input pipeline alone instead (reading, decoding, preprocessing,
@@ -55,6 +55,7 @@ _WARMUP = flags.DEFINE_integer('warmup', 2, 'Untimed steps run first.')
 _MATMUL_N = flags.DEFINE_integer('matmul_n', 2048, 'Size n of the n x n peak matmul.')
 _PROFILE_DIR = flags.DEFINE_string(
     'profile_dir', None, 'If set, write a jax.profiler trace of a few steps here.')
+flags.DEFINE_alias('profile', 'profile_dir')
 _FAST_XLA_FLAGS = flags.DEFINE_bool(
     'fast_xla_flags', True, 'Add xla_flags.CPU_FLAGS to XLA_FLAGS before JAX starts.')
 _DATA = flags.DEFINE_bool('data', False, 'Time the input pipeline alone (images/s).')
@@ -64,6 +65,32 @@ _SYNTHETIC = flags.DEFINE_integer(
 _USEFUL_FLOPS = flags.DEFINE_bool(
     'useful_flops', True, 'Also compile the step with the plain flax layers to count '
     'FLOPs without structural zeros (info line only).')
+
+# Published dense peaks per chip in FLOP/s: (device_kind substring, float32 as JAX runs
+# it by default, bfloat16). On NVIDIA Ampere and Hopper JAX's default precision runs float32
+# matmuls and convolutions on TF32 tensor cores, so the float32 column is the TF32 peak;
+# TPUs run float32 at default precision as bfloat16 passes, so both columns are the bf16
+# peak. Sources: NVIDIA's H100, H200 and A100 datasheets (without sparsity); Google
+# Cloud's TPU v4, v5e, v5p and v6e pages. First match wins.
+PEAK_FLOPS = (
+    ('H200', 494.7e12, 989.4e12),
+    ('H100 PCIe', 378e12, 756e12),
+    ('H100', 494.7e12, 989.4e12),
+    ('A100', 156e12, 312e12),
+    ('TPU v6 lite', 918e12, 918e12),
+    ('TPU v5 lite', 197e12, 197e12),
+    ('TPU v5', 459e12, 459e12),
+    ('TPU v4', 275e12, 275e12),
+)
+
+
+def published_peak(device_kind: str, dtype: str) -> float | None:
+  """The published peak FLOP/s of one `device_kind` chip in `dtype`, or None."""
+  for name, f32, bf16 in PEAK_FLOPS:
+    if name.lower() in device_kind.lower():
+      return bf16 if dtype == 'bfloat16' else f32
+  return None
+
 
 def total_flops(compiled) -> float:
   """FLOPs of a compiled computation from XLA's cost analysis (0 if unavailable).
@@ -186,7 +213,9 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
   compiled = step_fn.lower(state, batch).compile()
   compile_s = time.perf_counter() - t
   flops = total_flops(compiled) * n_dev  # the cost analysis is per replica
-  useful = useful_flops(config, state, batch) if count_useful_flops else 0.0
+  useful = 0.0
+  if count_useful_flops:  # the plain layers' step: compiled once more only when it differs
+    useful = useful_flops(config, state, batch) if config_uses_rewrites(config) else flops
 
   for _ in range(max(warmup, 1)):
     state, metrics = compiled(state, batch)
@@ -226,8 +255,25 @@ def run(config, steps: int = 10, warmup: int = 2, matmul_n: int = 2048,
     log(f'{useful / 1e9:.3f} useful GFLOP/step (plain flax layers, no structural zeros) '
         f'-> {useful / step_s / 1e9:.1f} useful GFLOP/s = '
         f'{100 * useful / step_s / peak:.1f}% of the matmul peak')
+  # MFU: the model's FLOPs (the plain layers' count, without the rewrites' structural
+  # zeros) per second against the chip's published peak in the compute dtype.
+  model_flops = useful or (0.0 if config_uses_rewrites(config) else flops)
+  kind, dtype = devices[0].device_kind, config.compute_dtype
+  chip_peak = published_peak(kind, dtype)
+  if model_flops and chip_peak:
+    log(f'MFU {100 * model_flops / step_s / n_dev / chip_peak:.2f}%: '
+        f'{model_flops / 1e9:.3f} model GFLOP/step over {n_dev} x {kind} at '
+        f'{chip_peak / 1e12:.1f} TFLOP/s each (published {dtype} peak)')
+  elif model_flops:
+    log(f'MFU: no published peak for {kind!r} ({devices[0].platform}); against the '
+        f'measured matmul peak: {100 * model_flops / step_s / peak:.1f}%')
   log(' '.join(f'{k}={v:.4g}' for k, v in result.items()))
   return result
+
+
+def config_uses_rewrites(config) -> bool:
+  from vaegan_jax import layers  # pylint: disable=g-import-not-at-top
+  return layers.use_rewrites(config.layers)
 
 
 def _data(config, synthetic: int, steps: int) -> None:
