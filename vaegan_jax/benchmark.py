@@ -17,7 +17,7 @@ lines, then last exactly one machine-readable line:
 
 `flops` is XLA's cost analysis of the compiled step: it counts every multiply-add the
 program does, including the structural zeros of the exact reformulations in
-`vaegan_jax.networks` (stride-2 transposed convs and stride-2 conv input gradients run
+`vaegan_jax.layers` (stride-2 transposed convs and stride-2 conv input gradients run
 as 3x3-tap stride-1 convs: 36 products where 25 are useful for 5x5 kernels). The info
 lines also give the "useful" FLOPs: the cost analysis of the same step built from the
 plain flax layers (`reference_layers=True`, compiled, not run). `matmul_peak_flops_per_s`
