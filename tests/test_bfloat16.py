@@ -55,7 +55,7 @@ def test_bf16_trains_with_a_float32_state_and_finite_losses(tmp_path):
   assert samples.dtype == jnp.float32 and np.all(np.abs(np.asarray(samples)) <= 1)
 
 
-@pytest.mark.parametrize('model', ['vaegan', 'dcgan', 'vae'])
+@pytest.mark.parametrize('model', ['vaegan', 'dcgan'])  # every role, both GAN kinds
 def test_bf16_gradients_agree_with_float32(model):
   # Measured on the tiny and the default digits configs at initialisation: cosine
   # 0.97-0.9996 between the bf16 and float32 gradient of each role, losses within 0.5%.
