@@ -164,7 +164,7 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
   if save_stats:
     if kind != 'images':
       raise UsageError('--save_stats needs reference images, not statistics')
-    _write(save_stats, lambda p: np.savez(p, mu=mu_ref, sigma=sigma_ref))
+    sample_cli.write_output(save_stats, lambda p: np.savez(p, mu=mu_ref, sigma=sigma_ref))
     result['stats'] = save_stats
   if gen is not None:
     gen_f = fn(gen)
@@ -189,7 +189,7 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
     out = (os.path.join(workdir, f'eval_{result["step"]}_{features}.json') if workdir
            else f'{os.path.splitext(images)[0]}.eval_{features}.json')
   if out:
-    _write(out, lambda p: _dump(result, p))
+    sample_cli.write_output(out, lambda p: _dump(result, p))
     result['out'] = out
   return result
 
@@ -197,14 +197,6 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
 def _dump(result, path):
   with open(path, 'w') as f:
     json.dump(result, f, indent=1)
-
-
-def _write(path: str, write) -> None:
-  try:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    write(path)
-  except OSError as e:
-    raise UsageError(f'cannot write {path}: {e.strerror or e}') from None
 
 
 def line(result: dict) -> str:

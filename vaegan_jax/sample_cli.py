@@ -113,7 +113,8 @@ def generate(config, nets, state, mode: str, num: int, seed: int):
   raise UsageError(f'unknown --mode {mode!r}; choose one of {", ".join(MODES)}')
 
 
-def _write(path: str, write) -> None:
+def write_output(path: str, write) -> None:
+  """write(path) after making its folder; an OSError becomes one UsageError line."""
   try:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     write(path)
@@ -154,7 +155,7 @@ def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int 
   config, nets, state = restore(workdir, step, ema=ema)
   images, grid = generate(config, nets, state, mode, num, seed)
   images = images.astype(np.float32)
-  _write(out, lambda p: sampling.save_png(grid, p))
+  write_output(out, lambda p: sampling.save_png(grid, p))
   if save_array:
-    _write(save_array, lambda p: np.save(p, images))
+    write_output(save_array, lambda p: np.save(p, images))
   return images
