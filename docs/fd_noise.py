@@ -40,11 +40,9 @@ def main():
   p.add_argument('--num_samples', type=int, default=1000)
   p.add_argument('--classifier_steps', type=int, default=400)
   a = p.parse_args()
-  split = dict(data=a.data, image_size=a.image_size, data_path=a.data_path)
-  train = classifier.load_split('train', a.seed, **split)
-  held = classifier.load_split('validation', a.seed, **split)
-  clf = classifier.train_classifier(train, held, steps=a.classifier_steps, seed=a.seed)
-  held_f = clf.features(held.images)
+  _, _, clf, held_f = classifier.seed_classifier(
+      a.seed, steps=a.classifier_steps, data=a.data, image_size=a.image_size,
+      data_path=a.data_path)
   for model in a.models.split(','):
     workdir = os.path.join(a.out, f'seed{a.seed}', model)
     config, nets, state = sample_cli.restore(workdir, None, ema=False)

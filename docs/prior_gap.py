@@ -45,11 +45,9 @@ def main():
   p.add_argument('--data_path', default='')
   p.add_argument('--classifier_steps', type=int, default=400)
   a = p.parse_args()
-  data = dict(data=a.data, image_size=a.image_size, data_path=a.data_path)
-  train = classifier.load_split('train', a.seed, **data)
-  heldout = classifier.load_split('validation', a.seed, **data)
-  clf = classifier.train_classifier(train, heldout, steps=a.classifier_steps, seed=a.seed)
-  held_f = clf.features(heldout.images)
+  train, _, clf, held_f = classifier.seed_classifier(
+      a.seed, steps=a.classifier_steps, data=a.data, image_size=a.image_size,
+      data_path=a.data_path)
   fd = lambda images: metrics.frechet_distance(clf.features(images), held_f)
   x_train = train.images[:NUM]
   for model in a.models.split(','):

@@ -159,3 +159,12 @@ def train_classifier(train: Split, heldout: Split, *, steps: int = 400,
   rms = float(np.sqrt(np.mean(clf.features(heldout.images) ** 2)))
   clf.scale = 1.0 / rms if rms > 0 else 1.0
   return clf
+
+
+def seed_classifier(seed: int, *, steps: int = 400, **split_args):
+  """compare's split and classifier for `seed`: (train, heldout, classifier, the held-out
+  images' features). `split_args`: data, image_size, data_path (see load_split)."""
+  train = load_split('train', seed, **split_args)
+  heldout = load_split('validation', seed, **split_args)
+  clf = train_classifier(train, heldout, steps=steps, seed=seed)
+  return train, heldout, clf, clf.features(heldout.images)
