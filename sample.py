@@ -1,7 +1,10 @@
 """Images from a trained run: `python sample.py --workdir DIR --out FILE.png [flags]`.
 
 Reads the config and checkpoint that train.py left in --workdir (no --config needed):
-  --mode=sample       --num prior samples z ~ N(0, prior_scale^2 I) from --seed (default).
+  --mode=sample       --num prior samples z ~ N(0, prior_scale^2 I) from --seed (default);
+                      --sampler=gmm: z from a 10-component Gaussian mixture fitted to the
+                      codes of the training images (models with an encoder; README
+                      "Sampling from the codes' mixture"), cached in WORKDIR/latent_gmm/.
   --mode=reconstruct  the first --num data images, each beside its reconstruction
                       (models with an encoder: vaegan, vae, aae).
   --mode=interpolate  --num // 8 rows (at least 1) of 8-step paths between the encoded
@@ -23,6 +26,8 @@ _STEP = flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest
 _NUM = flags.DEFINE_integer('num', 64, 'Number of images (interpolate: num // 8 rows).')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the prior samples.')
 _MODE = flags.DEFINE_string('mode', 'sample', 'sample, reconstruct or interpolate.')
+_SAMPLER = flags.DEFINE_string('sampler', 'prior', '--mode=sample: prior (z ~ N(0, I)) '
+                               'or gmm (a mixture fitted to the training codes).')
 _OUT = flags.DEFINE_string('out', None, 'PNG file of the image grid.')
 _SAVE_ARRAY = flags.DEFINE_string('save_array', None,
                                   'Also save the generated images here (.npy).')
@@ -39,7 +44,7 @@ def main(argv):
   def sample():
     images = sample_cli.sample_main(_WORKDIR.value, _STEP.value, _NUM.value, _SEED.value,
                                     _MODE.value, _OUT.value, _SAVE_ARRAY.value,
-                                    ema=_EMA.value)
+                                    ema=_EMA.value, sampler=_SAMPLER.value)
     print(f'{_MODE.value}: {len(images)} images of {images.shape[1:]} -> {_OUT.value}'
           + (f', {_SAVE_ARRAY.value}' if _SAVE_ARRAY.value else ''))
 

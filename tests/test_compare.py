@@ -48,12 +48,13 @@ def test_compare_end_to_end(tmp_path):
   # One step: compilation is most of the cost, and a step to check is enough.
   results = compare.compare(1, str(tmp_path), models=models, num_samples=64,
                             overrides=TINY, classifier_steps=30, out=log)
-  # samples.png: a held-out row, then one row per model.
+  # samples.png: a held-out row, then one row per model and one more (its mixture's
+  # samples) per model with an encoder.
   width, height = Image.open(tmp_path / 'samples.png').size
   tile = compare.FIGURE_SCALE * (16 + 1)
   pad = compare.FIGURE_SCALE
   assert width == compare.LABEL_WIDTH + compare.SAMPLES_PER_ROW * tile + pad
-  assert height == (len(models) + 1) * (tile + pad)
+  assert height == (len(models) + len(WITH_ENCODER) + 1) * (tile + pad)
   rows = _table_rows((tmp_path / 'results.md').read_text())
   assert set(models) < set(rows) and any(r.startswith('real data') for r in rows)
   on_disk = json.loads((tmp_path / 'results.json').read_text())
@@ -61,16 +62,20 @@ def test_compare_end_to_end(tmp_path):
   assert on_disk['seeds'] == [0] and np.isfinite(on_disk['data_floor']['fd'][0])
   assert json.loads((tmp_path / 'seed0' / 'results.json').read_text())['seed'] == 0
   assert sum(on_disk['models'][m]['lowest_fd'] for m in models) == 1
+  assert sum(on_disk['models'][m]['lowest_fd_gmm'] for m in models) == 1
   for m in models:
     (r,) = on_disk['models'][m]['runs']
     assert r['steps'] == 1 and r['diverged'] is None, (m, r)
     assert np.isfinite(r['fd']) and r['fd'] > 0 and np.isfinite(r['kid'])
     assert 0 <= r['classes'] <= 10
     assert (r['recon_mse'] is not None) == (m in WITH_ENCODER), (m, r)
+    assert (r['fd_gmm'] is not None) == (m in WITH_ENCODER), (m, r)
     if m in WITH_ENCODER:
       assert 0 < r['recon_mse'] < 4  # per-pixel MSE of images in [-1, 1]
+      assert np.isfinite(r['fd_gmm']) and r['fd_gmm'] != r['fd']
+      assert rows[m][3] == f'{r["fd_gmm"]:.4g}'
     assert (r['dis_updated'] is not None) == (m != 'vae'), (m, r)  # has a discriminator
-    assert rows[m][1] == '1/1' and (rows[m][5] == '—') == (m not in WITH_ENCODER)
+    assert rows[m][1] == '1/1' and (rows[m][6] == '—') == (m not in WITH_ENCODER)
     assert os.path.isdir(tmp_path / 'seed0' / m / 'checkpoints')
     assert f'[{m}] step 1/1' in log.getvalue()
   assert 'real data' in log.getvalue()  # the table is printed at the end
@@ -92,7 +97,7 @@ def test_compare_several_seeds_at_28x28_gives_mean_and_spread(tmp_path):
   assert all(r['dis_updated'] == 1.0 for r in results['models']['vaegan']['runs'])
   assert sum(results['models'][m]['lowest_fd'] for m in ('vae', 'vaegan')) == 2
   width, height = Image.open(tmp_path / 'samples.png').size
-  assert height == 3 * (28 * 2 + 2 * 2)  # 28x28 tiles drawn at scale 2, three rows
+  assert height == 5 * (28 * 2 + 2 * 2)  # 28x28 tiles at scale 2: held-out, 2 x 2 rows
   for s in (3, 4):
     assert os.path.isdir(tmp_path / f'seed{s}' / 'vaegan' / 'checkpoints')
   # Re-running resumes: nothing left to train, and the table keeps the first session's

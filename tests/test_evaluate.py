@@ -16,6 +16,8 @@ from vaegan_jax import classifier
 from vaegan_jax import evaluate
 from vaegan_jax import inception
 from vaegan_jax import metrics
+from vaegan_jax import sample_cli
+from vaegan_jax import sampling
 from vaegan_jax import trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -92,3 +94,16 @@ def test_workdir_scores_its_samples_and_reconstructions_and_the_cli_prints_one_l
   assert result['n'] == result['n_ref'] == 40 and result['step'] == 2
   assert result['fid'] > 0 and 0 < result['recon_mse'] < 4
   assert f'fid={result["fid"]:.4f}' in lines[0]
+  # --sampler=gmm scores the decoded draws of the mixture of the training codes.
+  gmm = evaluate.evaluate(workdir=workdir, num=40, num_ref=40, features='classifier',
+                          classifier_steps=STEPS, sampler='gmm')
+  assert gmm['sampler'] == 'gmm' and gmm['out'].endswith('eval_2_classifier_gmm.json')
+  assert os.path.exists(os.path.join(workdir, 'latent_gmm', '2.npz'))
+  config, nets, state, x = evaluate.generated(workdir, None, 40, 0, True, 'gmm')
+  z = sample_cli.codes(config, nets, state, 'gmm', 40, 0,
+                       sample_cli.gmm_cache(workdir, config, state))
+  np.testing.assert_allclose(x, np.asarray(sampling.decode(nets, state, z)), atol=1e-6)
+  assert gmm['fid'] != result['fid']
+  assert gmm['recon_mse'] == pytest.approx(result['recon_mse'], rel=1e-6)
+  with pytest.raises(evaluate.UsageError, match='needs --workdir'):
+    evaluate.evaluate(images=os.path.join(workdir, 'x.npy'), ref=workdir, sampler='gmm')

@@ -16,6 +16,7 @@ import pytest
 
 from configs import tiny
 from vaegan_jax import input_pipeline
+from vaegan_jax import latent_density
 from vaegan_jax import objectives
 from vaegan_jax import sample_cli
 from vaegan_jax import sampling
@@ -139,6 +140,36 @@ def test_models_without_encoder(run):
   np.testing.assert_allclose(images[[0, 7]], ends, atol=1e-5)
 
 
+def test_gmm_sampler_decodes_mixture_draws_of_the_training_codes(run, tmp_path):
+  out = str(tmp_path / 'g.png')
+  cache = os.path.join(run.workdir, 'latent_gmm', '2.npz')
+  images = sample_cli.sample_main(run.workdir, num=6, seed=4, out=out, sampler='gmm')
+  x = _first_images(run.config, input_pipeline.load(run.config).num_examples)
+  codes = np.asarray(sampling.encode(run.nets, run.state, x))
+  gmm = latent_density.fit(codes, seed=run.config.seed)
+  with np.load(cache) as f:  # the cache holds this checkpoint's mixture
+    np.testing.assert_allclose(f['means'], gmm['means'], rtol=1e-4, atol=1e-5)
+  z = latent_density.sample(gmm, 6, seed=4)
+  # (the 2-step decoder's outputs are small, hence the tight tolerances)
+  np.testing.assert_allclose(
+      images, np.asarray(sampling.decode(run.nets, run.state, z)), atol=1e-6)
+  prior = sample_cli.sample_main(run.workdir, num=6, seed=4, out=out)
+  assert np.abs(images - prior).max() > 1e-5
+  # A second call reads the cache: a shifted mixture there moves the samples.
+  shifted = dict(gmm, means=gmm['means'] + 1.0)
+  np.savez(cache, **shifted)
+  again = sample_cli.sample_main(run.workdir, num=6, seed=4, out=out, sampler='gmm')
+  np.testing.assert_allclose(
+      again, np.asarray(sampling.decode(run.nets, run.state, z + 1.0)), atol=1e-6)
+  assert np.abs(again - images).max() > 1e-5
+  os.remove(cache)
+  nets = dataclasses.replace(run.nets, encoder=None)
+  state = run.state.replace(
+      params={r: p for r, p in run.state.params.items() if r != 'encoder'})
+  with pytest.raises(sample_cli.UsageError, match='no encoder'):
+    sample_cli.generate(run.config, nets, state, 'sample', 4, 0, sampler='gmm')
+
+
 def _sample_py(*args):
   return subprocess.run([sys.executable, 'sample.py', *args], cwd=REPO,
                         capture_output=True, text=True, timeout=300, check=False)
@@ -164,6 +195,9 @@ def test_cli_success(run, tmp_path):
     ('unknown_step', ['--workdir', '{run}', '--step', '7'], 'available steps: [1, 2]'),
     ('bad_num', ['--workdir', '{run}', '--num', '0'], '--num'),
     ('unknown_mode', ['--workdir', '{run}', '--mode', 'dream'], 'unknown --mode'),
+    ('unknown_sampler', ['--workdir', '{run}', '--sampler', 'flow'], 'unknown --sampler'),
+    ('gmm_not_sample', ['--workdir', '{run}', '--sampler', 'gmm', '--mode',
+                        'reconstruct'], 'applies to --mode=sample only'),
 ])
 def test_cli_errors(run, tmp_path, case, args, message):
   del case

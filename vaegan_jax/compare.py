@@ -22,6 +22,10 @@ window), and scored on the held-out split:
               images; lower is better. The "real data" row scores min(N, train size)
               train images the same way: the floor a perfect generator would reach
               with the same number of samples.
+  FD, GMM:    (models with an encoder) the FD of N decoded codes drawn from a
+              10-component Gaussian mixture fitted to the posterior means of the
+              training images (ex-post density estimation, Ghosh et al. 2020;
+              latent_density, `sample.py --sampler=gmm`).
   KID:        unbiased squared MMD with the cubic polynomial kernel
               k(a, b) = (a.b / d + 1)^3 in the same features (0 in expectation for a
               perfect generator, whatever N).
@@ -32,9 +36,10 @@ window), and scored on the held-out split:
               updated (the equilibrium rule can skip it).
 
 With --seeds N > 1 the table gives mean ± standard deviation over the seeds and on how
-many seeds each model had the lowest FD. OUT receives `samples.png` (the first seed's: a
-row of held-out images, then one row of prior samples per model, same z where the
-latent sizes agree), `results.md` (the table, also printed at the end),
+many seeds each model had the lowest FD (prior samples; and with the mixture's FD for
+the models that have one). OUT receives `samples.png` (the first seed's: a row of
+held-out images, then one row of prior samples per model, same z where the latent
+sizes agree, followed for a model with an encoder by a row of its mixture samples), `results.md` (the table, also printed at the end),
 `results.json` (every seed's numbers) and `seed<s>/results.json`. A model whose
 training diverges gets a 'diverged' entry and the others still run. Errors (an
 unknown model or data set, a folder without class folders) print one line, exit 2.
@@ -58,6 +63,7 @@ from PIL import ImageFont
 
 from vaegan_jax import classifier
 from vaegan_jax import features as feats
+from vaegan_jax import latent_density
 from vaegan_jax import metrics
 from vaegan_jax import objectives
 from vaegan_jax import sampling
@@ -136,39 +142,59 @@ class _Prefixed:
 CLASS_SHARE = 0.02  # a class "appears" among the samples above this share of them
 
 
+def _scores(samples: np.ndarray, clf: classifier.Classifier, heldout_features,
+            embed=None) -> dict:
+  """FD and KID (in `embed`'s features, default the classifier's) and classes of
+  generated images."""
+  features = (embed or clf.features)(samples)
+  counts = np.bincount(clf.predict(samples), minlength=clf.num_classes)
+  return dict(fd=metrics.frechet_distance(features, heldout_features),
+              kid=metrics.kernel_distance(features, heldout_features),
+              classes=int(np.sum(counts > CLASS_SHARE * len(samples))))
+
+
 def _evaluate(config, nets, state, heldout: classifier.Split, clf: classifier.Classifier,
               heldout_features: np.ndarray, num_samples: int,
-              seed: int, embed=None) -> tuple[dict, np.ndarray]:
-  """(scores, prior samples [num_samples, H, W, C]) of one trained model.
+              seed: int, embed=None, train_images: np.ndarray | None = None):
+  """(scores, prior samples [num_samples, H, W, C], mixture samples or None) of one
+  trained model.
 
   FD and KID are taken in `embed`'s features (default: the classifier's); the classes
-  always come from the classifier.
+  always come from the classifier. A model with an encoder is also scored with
+  `num_samples` codes drawn from the ex-post Gaussian mixture of its training codes
+  (latent_density; `train_images` encoded): `fd_gmm`, `kid_gmm`, `classes_gmm`.
 
   A run that keeps a moving average of its parameters (config.ema_decay > 0) is scored
   with the averaged ones; the raw ones' FD and reconstruction error are added as
   `fd_raw` and `recon_mse_raw`.
   """
   if state.ema:
-    raw, _ = _evaluate(config, nets, state.replace(ema={}), heldout, clf,
-                       heldout_features, num_samples, seed, embed)
-    result, samples = _evaluate(config, nets, ts.averaged(state).replace(ema={}),
-                                heldout, clf, heldout_features, num_samples, seed, embed)
-    return dict(result, fd_raw=raw['fd'], recon_mse_raw=raw['recon_mse']), samples
+    raw, _, _ = _evaluate(config, nets, state.replace(ema={}), heldout, clf,
+                          heldout_features, num_samples, seed, embed)
+    result, samples, mixed = _evaluate(
+        config, nets, ts.averaged(state).replace(ema={}), heldout, clf,
+        heldout_features, num_samples, seed, embed, train_images)
+    return dict(result, fd_raw=raw['fd'], recon_mse_raw=raw['recon_mse']), samples, mixed
   z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), num_samples))
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
   samples = classifier.batched(lambda z: decode(state, z), z)
-  features = (embed or clf.features)(samples)
-  counts = np.bincount(clf.predict(samples), minlength=clf.num_classes)
-  result = dict(prior_scale=float(config.prior_scale),
-                fd=metrics.frechet_distance(features, heldout_features),
-                kid=metrics.kernel_distance(features, heldout_features),
-                classes=int(np.sum(counts > CLASS_SHARE * num_samples)),
-                recon_mse=None)
+  result = dict(prior_scale=float(config.prior_scale), recon_mse=None, fd_gmm=None,
+                kid_gmm=None, classes_gmm=None,
+                **_scores(samples, clf, heldout_features, embed))
+  mixed = None
   if nets.encoder is not None and 'encoder' in state.params:
     recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
     x_rec = classifier.batched(lambda x: recon(state, x), heldout.images)
     result['recon_mse'] = float(np.mean((x_rec - heldout.images) ** 2))
-  return result, samples
+    if train_images is not None:
+      encode = jax.jit(lambda s, x: sampling.encode(nets, s, x))
+      codes = classifier.batched(lambda x: encode(state, x), train_images)
+      gmm = latent_density.fit(codes, seed=seed)
+      mixed = classifier.batched(lambda z: decode(state, z),
+                                 latent_density.sample(gmm, num_samples, seed))
+      result.update({f'{k}_gmm': v for k, v in
+                     _scores(mixed, clf, heldout_features, embed).items()})
+  return result, samples, mixed
 
 
 RUN_RECORD = 'compare_run.json'  # in each model's workdir
@@ -256,22 +282,24 @@ def _mean_sd(values: Sequence[float | None], spec: str) -> str:
 def results_table(results: dict) -> str:
   """The markdown table of a compare() result: per model, mean ± sd over the seeds."""
   n = len(results['seeds'])
-  lines = ['| model | seeds | FD | KID | classes | recon MSE | D updated (2nd half) | '
-           'lowest FD | train time (s) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+  lines = ['| model | seeds | FD | FD, codes\' GMM | KID | classes | recon MSE | '
+           'D updated (2nd half) | lowest FD | lowest FD, GMM | train time (s) |',
+           '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
   for name, r in results['models'].items():
     runs = r['runs']
     ok = [x for x in runs if not x['diverged']]
     diverged = f' ({n - len(ok)} diverged)' if len(ok) < n else ''
     col = lambda k, spec: _mean_sd([x[k] for x in ok], spec)
     lines.append(
-        f'| {name} | {len(ok)}/{n}{diverged} | {col("fd", ".4g")} | {col("kid", ".4g")} | '
+        f'| {name} | {len(ok)}/{n}{diverged} | {col("fd", ".4g")} | '
+        f'{col("fd_gmm", ".4g")} | {col("kid", ".4g")} | '
         f'{col("classes", ".1f")} | {col("recon_mse", ".4f")} | '
-        f'{col("dis_updated", ".2f")} | {r["lowest_fd"]}/{n} | '
+        f'{col("dis_updated", ".2f")} | {r["lowest_fd"]}/{n} | {r["lowest_fd_gmm"]}/{n} | '
         f'{_mean_sd([x["train_time_s"] for x in runs], ".0f")} |')
   floor = results['data_floor']
   lines.append(f'| real data ({floor["num_images"]} train images) | {n} | '
-               f'{_mean_sd(floor["fd"], ".4g")} | {_mean_sd(floor["kid"], ".4g")} | '
-               '— | — | — | — | — |')
+               f'{_mean_sd(floor["fd"], ".4g")} | — | {_mean_sd(floor["kid"], ".4g")} | '
+               '— | — | — | — | — | — |')
   return '\n'.join(lines)
 
 
@@ -307,6 +335,10 @@ def _markdown(results: dict) -> str:
       'held-out images. Lower is better; the real-data row (training images against '
       'held-out images, as many as there are samples) is what a perfect generator '
       'would score.',
+      f'- **FD, codes\' GMM** (models with an encoder): the same FD for '
+      f'{results["num_samples"]} decoded codes drawn from a {latent_density.COMPONENTS}-'
+      'component Gaussian mixture fitted to the posterior means of the training images '
+      '(ex-post density estimation, Ghosh et al. 2020; `sample.py --sampler=gmm`).',
       '- **KID**: unbiased squared MMD with the kernel (a.b / d + 1)^3 in the same '
       'features; 0 in expectation for a perfect generator.',
       f'- **classes**: classes the classifier finds in more than {CLASS_SHARE:.0%} of '
@@ -315,7 +347,8 @@ def _markdown(results: dict) -> str:
       'posterior means of the held-out images; — for models without an encoder.',
       '- **D updated**: fraction of the second half\'s steps on which the discriminator '
       'was updated (— where nothing can skip it).',
-      '- **lowest FD**: on how many seeds the model had the lowest FD of all.',
+      '- **lowest FD**: on how many seeds the model had the lowest FD of all; **lowest '
+      'FD, GMM**: the same with the mixture\'s FD for the models that have one.',
       '- **train time**: wall time of training, compilation included.',
       '',
   ])
@@ -409,23 +442,27 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
       log(f'[{model}] diverged: {e}')
       results['models'][model] = dict(
           steps=None, train_time_s=time.perf_counter() - t, recon_mse=None, fd=None,
-          kid=None, classes=None, dis_updated=None, prior_scale=None,
-          diverged=str(e).split(':')[0])
+          kid=None, classes=None, dis_updated=None, prior_scale=None, fd_gmm=None,
+          kid_gmm=None, classes_gmm=None, diverged=str(e).split(':')[0])
       results['rows'].append((f'{model} (diverged)', None))
       continue
     # A resumed run adds its time and log windows to those of the earlier sessions.
     final = run_record()
     _write_run_record(workdir, final)
     elapsed, windows = final['train_time_s'], final['windows']
-    scores, samples = _evaluate(config, objectives.build_networks(config), state,
-                                heldout, clf, heldout_features, num_samples, seed, embed)
+    scores, samples, mixed = _evaluate(
+        config, objectives.build_networks(config), state, heldout, clf, heldout_features,
+        num_samples, seed, embed, train.images)
     results['models'][model] = dict(
         steps=int(state.step), train_time_s=elapsed, diverged=None,
         dis_updated=_second_half_updates(windows, steps), **scores)
     results['rows'].append((model, samples))
+    if mixed is not None:
+      results['rows'].append((f'{model}, GMM', mixed))
     log(f'[{model}] trained in {elapsed:.1f} s; FD {scores["fd"]:.4g}, KID '
         f'{scores["kid"]:.4g}, classes {scores["classes"]}, recon MSE '
         f'{_fmt(scores["recon_mse"], ".4f")}' + (
+            f'; codes\' GMM: FD {scores["fd_gmm"]:.4g}' if mixed is not None else '') + (
             f' (averaged parameters; raw: FD {scores["fd_raw"]:.4g}, recon MSE '
             f'{_fmt(scores["recon_mse_raw"], ".4f")})' if 'fd_raw' in scores else ''))
   return results
@@ -461,8 +498,10 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
 
   Returns:
     The contents of results.json: {'models': {name: {'batch_size', 'lowest_fd' (seeds
-    won), 'runs': [per seed: {'seed', 'steps' (None if diverged), 'train_time_s',
-    'recon_mse' (None without an encoder), 'fd', 'kid', 'classes', 'dis_updated'
+    won), 'lowest_fd_gmm' (seeds won, mixture FDs where there are), 'runs': [per seed:
+    {'seed', 'steps' (None if diverged), 'train_time_s', 'recon_mse', 'fd_gmm',
+    'kid_gmm', 'classes_gmm' (None without an encoder), 'fd', 'kid', 'classes',
+    'dis_updated'
     (None where nothing skips the discriminator), 'prior_scale', 'diverged' (None or
     where)}]}}, 'data_floor': {'fd': [per seed], 'kid': [...], 'num_images'},
     'classifier_accuracy': [per seed], and the run's settings and paths.
@@ -510,11 +549,15 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
       models={})
   for m in models:
     runs = [dict(seed=r['seed'], **r['models'][m]) for r in per_seed]
-    results['models'][m] = dict(batch_size=configs[m].batch_size, runs=runs, lowest_fd=0)
+    results['models'][m] = dict(batch_size=configs[m].batch_size, runs=runs, lowest_fd=0,
+                                lowest_fd_gmm=0)
   for r in per_seed:
-    scored = {m: x['fd'] for m, x in r['models'].items() if x['fd'] is not None}
-    if scored:
-      results['models'][min(scored, key=scored.get)]['lowest_fd'] += 1
+    for key, fd in (('lowest_fd', lambda x: x['fd']),
+                    ('lowest_fd_gmm', lambda x: x['fd'] if x['fd_gmm'] is None
+                     else x['fd_gmm'])):
+      scored = {m: fd(x) for m, x in r['models'].items() if x['fd'] is not None}
+      if scored:
+        results['models'][min(scored, key=scored.get)][key] += 1
 
   os.makedirs(out_dir, exist_ok=True)
   paths = {k: os.path.join(out_dir, f) for k, f in

@@ -5,7 +5,8 @@
   python -m vaegan_jax.evaluate --ref REF --save_stats stats.npz
 
 Generated images: `--num` prior samples of the checkpoint in W (the averaged parameters
-when the run keeps them; `--no_ema`), or a .npy of float images [N, H, W, C] in [-1, 1]
+when the run keeps them; `--no_ema`; `--sampler=gmm`: codes drawn from the ex-post
+mixture of its training codes, as `sample.py --sampler=gmm`), or a .npy of float images [N, H, W, C] in [-1, 1]
 (what `sample.py --save_array` writes).
 Reference (`--ref`; default with --workdir: the run's own data set): a workdir or a config
 file (its data set, the first `--num_ref` images in the seeded order), a .npy of images,
@@ -18,7 +19,7 @@ trained for `--classifier_steps` on the embedded digits at the images' size; gra
 only; its numbers are comparable only with this project's).
 Prints one line `fid=... kid=... n=... n_ref=...` (plus `recon_mse=...` for a model with an
 encoder, on the reference images) and writes the same as JSON (`--out`, default
-W/eval_<step>_<features>.json or A.eval_<features>.json). Errors: one line, exit 2.
+W/eval_<step>_<features>[_gmm].json or A.eval_<features>.json). Errors: one line, exit 2.
 """
 
 from __future__ import annotations
@@ -109,10 +110,13 @@ def reference(ref: str, num_ref: int):
                    'statistics .npz')
 
 
-def generated(workdir: str, step: int | None, num: int, seed: int, ema: bool):
-  """(config, nets, state, prior samples [num, H, W, C]) of a workdir's checkpoint."""
+def generated(workdir: str, step: int | None, num: int, seed: int, ema: bool,
+              sampler: str = 'prior'):
+  """(config, nets, state, samples [num, H, W, C]) of a workdir's checkpoint: decoded
+  prior draws, or mixture draws (sampler 'gmm', see sample_cli.codes)."""
   config, nets, state = sample_cli.restore(workdir, step, ema=ema)
-  z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), num))
+  z = sample_cli.codes(config, nets, state, sampler, num, seed,
+                       sample_cli.gmm_cache(workdir, config, state, ema))
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
   return config, nets, state, classifier.batched(lambda z: decode(state, z), z)
 
@@ -122,12 +126,17 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
              num_ref: int = 10000, features: str = 'inception',
              inception_weights: str | None = None, classifier_steps: int = 400,
              seed: int = 0, ema: bool = True, save_stats: str | None = None,
-             out: str | None = None) -> dict:
+             out: str | None = None, sampler: str = 'prior') -> dict:
   """Scores generated images against the reference; see the module doc. Returns the
   result dict (also written to `out` as JSON)."""
   feats.check(features)
   if workdir and images:
     raise UsageError('give --workdir or --images, not both')
+  if sampler not in sample_cli.SAMPLERS:
+    raise UsageError(f'unknown --sampler {sampler!r}; choose one of '
+                     f'{", ".join(sample_cli.SAMPLERS)}')
+  if sampler != 'prior' and not workdir:
+    raise UsageError(f'--sampler={sampler} needs --workdir (it samples a checkpoint)')
   for name, value in (('num', num), ('num_ref', num_ref)):
     if value < 2:
       raise UsageError(f'--{name} must be >= 2 (got {value}): FID needs 2 images or more')
@@ -140,7 +149,7 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
   kind, ref_value = reference(ref, num_ref)
   gen = nets = state = None
   if workdir:
-    _, nets, state, gen = generated(workdir, step, num, seed, ema)
+    _, nets, state, gen = generated(workdir, step, num, seed, ema, sampler)
   elif images:
     gen = _load_npy(images, '--images')
   shapes = {x.shape[1:] for x in (gen, ref_value if kind == 'images' else None)
@@ -177,7 +186,8 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
     if ref_f is not None:
       result['kid'] = metrics.kernel_distance(gen_f, ref_f)
   if workdir:
-    result.update(workdir=workdir, step=int(state.step), ema=bool(ema and state.ema))
+    result.update(workdir=workdir, step=int(state.step), ema=bool(ema and state.ema),
+                  sampler=sampler)
     if (nets.encoder is not None and 'encoder' in state.params and kind == 'images'
         and ref_value.shape[1:] == gen.shape[1:]):
       recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
@@ -186,7 +196,8 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
   elif images:
     result['images'] = images
   if out is None and gen is not None:
-    out = (os.path.join(workdir, f'eval_{result["step"]}_{features}.json') if workdir
+    gmm = '' if sampler == 'prior' else f'_{sampler}'
+    out = (os.path.join(workdir, f'eval_{result["step"]}_{features}{gmm}.json') if workdir
            else f'{os.path.splitext(images)[0]}.eval_{features}.json')
   if out:
     sample_cli.write_output(out, lambda p: _dump(result, p))
@@ -222,7 +233,7 @@ def main(argv):
                       num=f.num, num_ref=f.num_ref, features=f.features,
                       inception_weights=f.inception_weights,
                       classifier_steps=f.classifier_steps, seed=f.seed, ema=f.ema,
-                      save_stats=f.save_stats, out=f.out)
+                      save_stats=f.save_stats, out=f.out, sampler=f.sampler)
     if result['fid'] is not None:
       print(line(result))
     if result.get('stats'):
@@ -245,6 +256,8 @@ def _define_flags() -> None:
                       f'pytorch-fid\'s {inception.WEIGHTS_FILE} (default: its cache).')
   flags.DEFINE_integer('classifier_steps', 400, 'Training steps of the digit classifier.')
   flags.DEFINE_integer('seed', 0, 'Seed of the prior samples.')
+  flags.DEFINE_string('sampler', 'prior', 'prior (z ~ N(0, I)) or gmm (codes from a '
+                      'mixture fitted to the training codes; models with an encoder).')
   flags.DEFINE_bool('ema', True, 'Use the averaged parameters of a run that keeps them.')
   flags.DEFINE_string('save_stats', None, 'Write the reference mu, sigma here (.npz).')
   flags.DEFINE_string('out', None, 'JSON file of the result.')

@@ -7,8 +7,12 @@ keeps a moving average of its encoder and decoder (config.ema_decay > 0) is samp
 with the averaged parameters unless `ema=False` (sample.py --no_ema).
 
 Modes (`num` = N):
-  sample:       N decoded prior samples z ~ N(0, prior_scale^2 I) drawn from
-                PRNGKey(seed); a square grid.
+  sample:       N decoded codes; a square grid. `sampler='prior'`: z ~ N(0,
+                prior_scale^2 I) drawn from PRNGKey(seed). `sampler='gmm'` (models
+                with an encoder): z from the ex-post Gaussian mixture of the posterior
+                means of the first GMM_FIT_IMAGES training images (latent_density;
+                Ghosh et al. 2020), fitted once per checkpoint and cached in
+                WORKDIR/latent_gmm/.
   reconstruct:  the first N data images (deterministic) and their reconstructions
                 (decoded posterior means, or codes of a deterministic encoder), side
                 by side: each original is followed by its reconstruction in the next
@@ -32,12 +36,15 @@ import numpy as np
 
 from vaegan_jax import checkpointing
 from vaegan_jax import input_pipeline
+from vaegan_jax import latent_density
 from vaegan_jax import objectives
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
 from vaegan_jax import validation
 
 MODES = ('sample', 'reconstruct', 'interpolate')
+SAMPLERS = ('prior', 'gmm')
+GMM_FIT_IMAGES = 10000  # training images whose codes the ex-post mixture is fitted to
 INTERPOLATION_STEPS = 8
 
 
@@ -85,11 +92,60 @@ def _data(config, n: int) -> np.ndarray:
   return ds.batch(np.arange(n), np.random.default_rng(config.seed)).astype(np.float32)
 
 
-def generate(config, nets, state, mode: str, num: int, seed: int):
+def fit_gmm(config, nets, state, cache: str | None = None) -> dict:
+  """The ex-post GMM of the codes of the first GMM_FIT_IMAGES training images (all of
+  them if fewer), read from / written to the .npz `cache` when given."""
+  if cache and os.path.exists(cache):
+    with np.load(cache) as f:
+      return {k: f[k] for k in f.files}
+  if not _has_encoder(nets, state):
+    raise UsageError(f'model {config.model!r} has no encoder: --sampler=gmm fits a '
+                     'mixture to encoded images (use --sampler=prior)')
+  n = min(GMM_FIT_IMAGES, input_pipeline.load(config).num_examples)
+  encode = jax.jit(lambda s, x: sampling.encode(nets, s, x))
+  x = _data(config, n)
+  codes = np.concatenate([np.asarray(encode(state, x[i:i + 500]))
+                          for i in range(0, n, 500)])
+  try:
+    gmm = latent_density.fit(codes, seed=config.seed)
+  except latent_density.FitError as e:
+    raise UsageError(f'--sampler=gmm: {e}') from e
+  if cache:
+    try:
+      os.makedirs(os.path.dirname(cache), exist_ok=True)
+      tmp = cache + '.tmp.npz'
+      np.savez(tmp, **gmm)
+      os.replace(tmp, cache)
+    except OSError as e:  # a read-only workdir: no cache, same samples
+      _warn(f'warning: cannot cache the mixture in {cache}: {e.strerror or e}')
+  return gmm
+
+
+def gmm_cache(workdir: str, config, state, ema: bool = True) -> str:
+  """Where the mixture of a checkpoint's codes is cached: WORKDIR/latent_gmm/<step>.npz
+  (<step>_raw.npz for the raw parameters of a run that also keeps averaged ones)."""
+  raw = '_raw' if not ema and config.ema_decay > 0 else ''
+  return os.path.join(workdir, 'latent_gmm', f'{int(state.step)}{raw}.npz')
+
+
+def codes(config, nets, state, sampler: str, num: int, seed: int,
+          cache: str | None = None) -> np.ndarray:
+  """`num` codes [num, Z] to decode: prior draws from PRNGKey(seed) (sampler 'prior') or
+  draws from the mixture of the training codes (sampler 'gmm', fitted or read from
+  `cache`, see fit_gmm)."""
+  if sampler not in SAMPLERS:
+    raise UsageError(f'unknown --sampler {sampler!r}; choose one of {", ".join(SAMPLERS)}')
+  if sampler == 'gmm':
+    return latent_density.sample(fit_gmm(config, nets, state, cache), num, seed)
+  return np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), num))
+
+
+def generate(config, nets, state, mode: str, num: int, seed: int,
+             sampler: str = 'prior', gmm_cache: str | None = None):
   """(generated images [M, H, W, C], uint8 grid) for one mode; see the module doc."""
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
   if mode == 'sample':
-    z = sampling.prior_z(config, jax.random.PRNGKey(seed), num)
+    z = codes(config, nets, state, sampler, num, seed, gmm_cache)
     images = np.asarray(decode(state, z))
     return images, sampling.grid(images)
   if mode == 'reconstruct':
@@ -124,20 +180,23 @@ def write_output(path: str, write) -> None:
 
 def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int = 0,
                 mode: str = 'sample', out: str | None = None,
-                save_array: str | None = None, ema: bool = True) -> np.ndarray:
+                save_array: str | None = None, ema: bool = True,
+                sampler: str = 'prior') -> np.ndarray:
   """Writes the `mode` grid of the run in `workdir` to the PNG `out`.
 
   Args:
     workdir: a train.py workdir (config.json and checkpoints/).
     step: checkpoint step; None for the latest.
     num: number of images (interpolate: num // 8 rows of 8, at least one row).
-    seed: seeds the prior samples.
+    seed: seeds the prior (or mixture) samples.
     mode: 'sample', 'reconstruct' or 'interpolate'.
     out: PNG path of the grid (required).
     save_array: if set, also saves the generated images there (.npy, float32
       [M, H, W, C] in [-1, 1]; the originals of reconstruct are not included).
     ema: use the run's averaged parameters when it keeps them (config.ema_decay > 0);
       False: the raw ones.
+    sampler: mode 'sample' only: 'prior' or 'gmm' (the ex-post mixture of the
+      training codes, cached in WORKDIR/latent_gmm/<step>[_raw].npz).
 
   Returns:
     The generated images, float32 [M, H, W, C] in [-1, 1].
@@ -152,8 +211,14 @@ def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int 
     raise UsageError(f'--num must be >= 1 (got {num})')
   if not out:
     raise UsageError('--out is required (a .png path)')
+  if sampler not in SAMPLERS:
+    raise UsageError(f'unknown --sampler {sampler!r}; choose one of {", ".join(SAMPLERS)}')
+  if sampler != 'prior' and mode != 'sample':
+    raise UsageError(f'--sampler={sampler} applies to --mode=sample only (got '
+                     f'--mode={mode})')
   config, nets, state = restore(workdir, step, ema=ema)
-  images, grid = generate(config, nets, state, mode, num, seed)
+  images, grid = generate(config, nets, state, mode, num, seed, sampler,
+                          gmm_cache(workdir, config, state, ema))
   images = images.astype(np.float32)
   write_output(out, lambda p: sampling.save_png(grid, p))
   if save_array:
