@@ -407,13 +407,15 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
   floor_idx = np.sort(np.random.default_rng([seed, 13]).choice(
       len(train.images), n_floor, replace=False))
   floor_features = embed(train.images[floor_idx])
+  # The figure's data row, spread over the held-out split (a folder's is in class order).
+  shown = np.linspace(0, len(heldout.images) - 1, SAMPLES_PER_ROW).astype(int)
   results = dict(
       seed=seed, train_examples=len(train.images), heldout_examples=len(heldout.images),
       classifier_accuracy=clf.heldout_accuracy,
       data_floor=dict(fd=metrics.frechet_distance(floor_features, heldout_features),
                       kid=metrics.kernel_distance(floor_features, heldout_features),
                       num_images=n_floor),
-      models={}, rows=[('held-out data', heldout.images)])
+      models={}, rows=[('held-out data', heldout.images[shown])])
   for i, (model, config) in enumerate(configs.items()):
     config = config.copy_and_resolve_references()
     config.seed = seed
