@@ -3,8 +3,8 @@
 Reads the config and checkpoint that train.py left in --workdir (no --config needed):
   --mode=sample       --num prior samples z ~ N(0, prior_scale^2 I) from --seed (default);
                       --sampler=gmm: z from a 10-component Gaussian mixture fitted to the
-                      codes of the training images (models with an encoder; README
-                      "Sampling from the codes' mixture"), cached in WORKDIR/latent_gmm/.
+                      codes of the training images (models with an encoder; README "Use",
+                      "Better samples"), cached in WORKDIR/latent_gmm/.
   --mode=reconstruct  the first --num data images, each beside its reconstruction
                       (models with an encoder: vaegan, vae, aae).
   --mode=interpolate  --num // 8 rows (at least 1) of 8-step paths between the encoded
