@@ -35,6 +35,7 @@ import jax
 import numpy as np
 
 from vaegan_jax import checkpointing
+from vaegan_jax import classifier
 from vaegan_jax import input_pipeline
 from vaegan_jax import latent_density
 from vaegan_jax import objectives
@@ -103,9 +104,7 @@ def fit_gmm(config, nets, state, cache: str | None = None) -> dict:
                      'mixture to encoded images (use --sampler=prior)')
   n = min(GMM_FIT_IMAGES, input_pipeline.load(config).num_examples)
   encode = jax.jit(lambda s, x: sampling.encode(nets, s, x))
-  x = _data(config, n)
-  codes = np.concatenate([np.asarray(encode(state, x[i:i + 500]))
-                          for i in range(0, n, 500)])
+  codes = classifier.batched(lambda x: encode(state, x), _data(config, n))
   try:
     gmm = latent_density.fit(codes, seed=config.seed)
   except latent_density.FitError as e:
