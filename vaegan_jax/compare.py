@@ -39,10 +39,11 @@ With --seeds N > 1 the table gives mean ± standard deviation over the seeds and
 many seeds each model had the lowest FD (prior samples; and with the mixture's FD for
 the models that have one). OUT receives `samples.png` (the first seed's: a row of
 held-out images, then one row of prior samples per model, same z where the latent
-sizes agree, followed for a model with an encoder by a row of its mixture samples), `results.md` (the table, also printed at the end),
-`results.json` (every seed's numbers) and `seed<s>/results.json`. A model whose
-training diverges gets a 'diverged' entry and the others still run. Errors (an
-unknown model or data set, a folder without class folders) print one line, exit 2.
+sizes agree, followed for a model with an encoder by a row of its mixture samples),
+`results.md` (the table, also printed at the end), `results.json` (every seed's
+numbers) and `seed<s>/results.json`. A model whose training diverges gets a 'diverged'
+entry and the others still run. Errors (an unknown model or data set, a folder without
+class folders) print one line, exit 2.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@
 
 Generated images: `--num` prior samples of the checkpoint in W (the averaged parameters
 when the run keeps them; `--no_ema`; `--sampler=gmm`: codes drawn from the ex-post
-mixture of its training codes, as `sample.py --sampler=gmm`), or a .npy of float images [N, H, W, C] in [-1, 1]
-(what `sample.py --save_array` writes).
+mixture of its training codes, as `sample.py --sampler=gmm`), or a .npy of float images
+[N, H, W, C] in [-1, 1] (what `sample.py --save_array` writes).
 Reference (`--ref`; default with --workdir: the run's own data set): a workdir or a config
 file (its data set, the first `--num_ref` images in the seeded order), a .npy of images,
 or a statistics .npz (`mu`, `sigma`: pytorch-fid's `--save-stats` format; FID only, KID
