@@ -1,10 +1,13 @@
 """Images from a trained run: `python sample.py --workdir DIR --out FILE.png [flags]`.
 
 Reads the config and checkpoint that train.py left in --workdir (no --config needed):
-  --mode=sample       --num prior samples z ~ N(0, prior_scale^2 I) from --seed (default);
-                      --sampler=gmm: z from a 10-component Gaussian mixture fitted to the
-                      codes of the training images (models with an encoder; README "Use",
-                      "Better samples"), cached in WORKDIR/latent_gmm/.
+  --mode=sample       --num decoded codes from --seed. --sampler=auto (default): for a
+                      model with an encoder (vaegan, vae, aae) codes drawn from a
+                      10-component Gaussian mixture fitted to the codes of the training
+                      images (cached in WORKDIR/latent_gmm/; README "Use", "Better
+                      samples"), for one without (dcgan, wgan) z ~ N(0, prior_scale^2 I);
+                      --sampler=prior: always the prior (the paper's); --sampler=gmm:
+                      always the mixture.
   --mode=reconstruct  the first --num data images, each beside its reconstruction
                       (models with an encoder: vaegan, vae, aae).
   --mode=interpolate  --num // 8 rows (at least 1) of 8-step paths between the encoded
@@ -26,8 +29,9 @@ _STEP = flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest
 _NUM = flags.DEFINE_integer('num', 64, 'Number of images (interpolate: num // 8 rows).')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the prior samples.')
 _MODE = flags.DEFINE_string('mode', 'sample', 'sample, reconstruct or interpolate.')
-_SAMPLER = flags.DEFINE_string('sampler', 'prior', '--mode=sample: prior (z ~ N(0, I)) '
-                               'or gmm (a mixture fitted to the training codes).')
+_SAMPLER = flags.DEFINE_string('sampler', 'auto', '--mode=sample: auto (gmm for a model '
+                               'with an encoder, else prior), prior (z ~ N(0, I), the '
+                               'paper\'s) or gmm (a mixture fitted to the training codes).')
 _OUT = flags.DEFINE_string('out', None, 'PNG file of the image grid.')
 _SAVE_ARRAY = flags.DEFINE_string('save_array', None,
                                   'Also save the generated images here (.npy).')

@@ -70,7 +70,7 @@ def test_sampling_uses_the_average_unless_no_ema(tmp_path):
                                      write_summaries=False)
   nets = objectives.build_networks(config)
   z = jax.random.normal(jax.random.PRNGKey(4), (6, config.latent_dim))
-  kw = dict(num=6, seed=4, out=str(tmp_path / 'g.png'))
+  kw = dict(num=6, seed=4, out=str(tmp_path / 'g.png'), sampler='prior')
   averaged = sample_cli.sample_main(str(tmp_path), **kw)
   raw = sample_cli.sample_main(str(tmp_path), ema=False, **kw)
   np.testing.assert_allclose(averaged, sampling.decode(nets, ts.averaged(state), z), atol=1e-5)

@@ -69,7 +69,7 @@ def test_sample_writes_png_and_array(run, tmp_path):
 
 
 def test_samples_are_decoded_prior_draws_of_the_trained_state(run, tmp_path):
-  images = sample_cli.sample_main(run.workdir, num=6, seed=7,
+  images = sample_cli.sample_main(run.workdir, num=6, seed=7, sampler='prior',
                                   out=str(tmp_path / 'g.png'))
   z = jax.random.normal(jax.random.PRNGKey(7), (6, run.config.latent_dim))
   expected = np.asarray(sampling.decode(run.nets, run.state, z))
@@ -79,10 +79,12 @@ def test_samples_are_decoded_prior_draws_of_the_trained_state(run, tmp_path):
 
 
 def test_same_seed_same_images_other_seed_different(run, tmp_path):
+  # The prior: the 2-step encoder's codes (the mixture's) are too close together for
+  # draws to differ visibly; test_latent_density covers the mixture's seeding.
   out = str(tmp_path / 'g.png')
-  a = sample_cli.sample_main(run.workdir, num=4, seed=1, out=out)
-  b = sample_cli.sample_main(run.workdir, num=4, seed=1, out=out)
-  c = sample_cli.sample_main(run.workdir, num=4, seed=2, out=out)
+  a = sample_cli.sample_main(run.workdir, num=4, seed=1, out=out, sampler='prior')
+  b = sample_cli.sample_main(run.workdir, num=4, seed=1, out=out, sampler='prior')
+  c = sample_cli.sample_main(run.workdir, num=4, seed=2, out=out, sampler='prior')
   np.testing.assert_array_equal(a, b)
   assert np.abs(a - c).max() > 1e-4
 
@@ -153,7 +155,7 @@ def test_gmm_sampler_decodes_mixture_draws_of_the_training_codes(run, tmp_path):
   # (the 2-step decoder's outputs are small, hence the tight tolerances)
   np.testing.assert_allclose(
       images, np.asarray(sampling.decode(run.nets, run.state, z)), atol=1e-6)
-  prior = sample_cli.sample_main(run.workdir, num=6, seed=4, out=out)
+  prior = sample_cli.sample_main(run.workdir, num=6, seed=4, out=out, sampler='prior')
   assert np.abs(images - prior).max() > 1e-5
   # A second call reads the cache: a shifted mixture there moves the samples.
   shifted = dict(gmm, means=gmm['means'] + 1.0)
@@ -170,6 +172,37 @@ def test_gmm_sampler_decodes_mixture_draws_of_the_training_codes(run, tmp_path):
     sample_cli.generate(run.config, nets, state, 'sample', 4, 0, sampler='gmm')
 
 
+def test_default_sampler_is_the_mixture_with_an_encoder_else_the_prior(
+    run, tmp_path, monkeypatch, capsys):
+  out = str(tmp_path / 'g.png')
+  default = sample_cli.sample_main(run.workdir, num=5, seed=2, out=out)
+  np.testing.assert_array_equal(
+      default, sample_cli.sample_main(run.workdir, num=5, seed=2, out=out, sampler='gmm'))
+  # auto applies to mode=sample only; reconstructions need no sampler.
+  sample_cli.sample_main(run.workdir, num=2, mode='reconstruct', out=out)
+  nets = dataclasses.replace(run.nets, encoder=None)
+  state = run.state.replace(
+      params={r: p for r, p in run.state.params.items() if r != 'encoder'})
+  z, used = sample_cli.codes(run.config, nets, state, 'auto', 5, 2)
+  assert used == 'prior'
+  np.testing.assert_array_equal(
+      z, np.asarray(jax.random.normal(jax.random.PRNGKey(2), (5, run.config.latent_dim))))
+  # No training data to fit the mixture to: auto warns once and uses the prior;
+  # an explicit --sampler=gmm is an error.
+  def missing(config):
+    raise input_pipeline.DataError(f'--config.data_path={config.data_path} does not exist')
+  monkeypatch.setattr(sample_cli.input_pipeline, 'load', missing)
+  capsys.readouterr()
+  z, used = sample_cli.codes(run.config, run.nets, run.state, 'auto', 5, 2)
+  assert used == 'prior'
+  np.testing.assert_array_equal(
+      z, np.asarray(jax.random.normal(jax.random.PRNGKey(2), (5, run.config.latent_dim))))
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and err[0].startswith('warning: ') and 'does not exist' in err[0]
+  with pytest.raises(input_pipeline.DataError, match='does not exist'):
+    sample_cli.codes(run.config, run.nets, run.state, 'gmm', 5, 2)
+
+
 def _sample_py(*args):
   return subprocess.run([sys.executable, 'sample.py', *args], cwd=REPO,
                         capture_output=True, text=True, timeout=300, check=False)
@@ -184,7 +217,9 @@ def test_cli_success(run, tmp_path):
   assert Image.open(out).size == _png_size(4, cols=2)
   saved = np.load(arr)
   assert saved.dtype == np.float32 and saved.shape == (4, SIZE, SIZE, 1)
-  z = jax.random.normal(jax.random.PRNGKey(9), (4, run.config.latent_dim))
+  # The default sampler: the mixture of the training codes (this model has an encoder).
+  z, used = sample_cli.codes(run.config, run.nets, run.state, 'gmm', 4, 9)
+  assert used == 'gmm'
   np.testing.assert_allclose(
       saved, np.asarray(sampling.decode(run.nets, run.state, z)), atol=1e-5)
 

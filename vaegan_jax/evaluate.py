@@ -4,10 +4,12 @@
   python -m vaegan_jax.evaluate --images A.npy --ref REF
   python -m vaegan_jax.evaluate --ref REF --save_stats stats.npz
 
-Generated images: `--num` prior samples of the checkpoint in W (the averaged parameters
-when the run keeps them; `--no_ema`; `--sampler=gmm`: codes drawn from the ex-post
-mixture of its training codes, as `sample.py --sampler=gmm`), or a .npy of float images
-[N, H, W, C] in [-1, 1] (what `sample.py --save_array` writes).
+Generated images: `--num` samples of the checkpoint in W, drawn as sample.py draws them
+(the averaged parameters when the run keeps them, `--no_ema` the raw ones; `--sampler`:
+auto, the default, decodes codes drawn from the ex-post mixture of the training codes
+for a model with an encoder and prior draws for one without; prior: z ~ N(0, I), the
+paper's; gmm: the mixture), or a .npy of float images [N, H, W, C] in [-1, 1] (what
+`sample.py --save_array` writes).
 Reference (`--ref`; default with --workdir: the run's own data set): a workdir or a config
 file (its data set, the first `--num_ref` images in the seeded order), a .npy of images,
 or a statistics .npz (`mu`, `sigma`: pytorch-fid's `--save-stats` format; FID only, KID
@@ -17,8 +19,8 @@ from `--inception_weights` or pytorch-fid's cache, see vaegan_jax/inception.py; 
 is repeated to 3 channels) or `classifier` (offline: compare's small digit classifier,
 trained for `--classifier_steps` on the embedded digits at the images' size; grayscale
 only; its numbers are comparable only with this project's).
-Prints one line `fid=... kid=... n=... n_ref=...` (plus `recon_mse=...` for a model with an
-encoder, on the reference images) and writes the same as JSON (`--out`, default
+Prints one line `fid=... kid=... n=... n_ref=... features=...` (plus `sampler=...` for a
+workdir and `recon_mse=...` for a model with an encoder, on the reference images) and writes the same as JSON (`--out`, default
 W/eval_<step>_<features>[_gmm].json or A.eval_<features>.json). Errors: one line, exit 2.
 """
 
@@ -111,14 +113,14 @@ def reference(ref: str, num_ref: int):
 
 
 def generated(workdir: str, step: int | None, num: int, seed: int, ema: bool,
-              sampler: str = 'prior'):
-  """(config, nets, state, samples [num, H, W, C]) of a workdir's checkpoint: decoded
-  prior draws, or mixture draws (sampler 'gmm', see sample_cli.codes)."""
+              sampler: str = sample_cli.DEFAULT_SAMPLER):
+  """(config, nets, state, samples [num, H, W, C], the sampler used) of a workdir's
+  checkpoint: decoded prior or mixture draws, as sample.py (see sample_cli.codes)."""
   config, nets, state = sample_cli.restore(workdir, step, ema=ema)
-  z = sample_cli.codes(config, nets, state, sampler, num, seed,
-                       sample_cli.gmm_cache(workdir, config, state, ema))
+  z, used = sample_cli.codes(config, nets, state, sampler, num, seed,
+                             sample_cli.gmm_cache(workdir, config, state, ema))
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
-  return config, nets, state, classifier.batched(lambda z: decode(state, z), z)
+  return config, nets, state, classifier.batched(lambda z: decode(state, z), z), used
 
 
 def evaluate(*, workdir: str | None = None, images: str | None = None,
@@ -126,16 +128,14 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
              num_ref: int = 10000, features: str = 'inception',
              inception_weights: str | None = None, classifier_steps: int = 400,
              seed: int = 0, ema: bool = True, save_stats: str | None = None,
-             out: str | None = None, sampler: str = 'prior') -> dict:
+             out: str | None = None, sampler: str = sample_cli.DEFAULT_SAMPLER) -> dict:
   """Scores generated images against the reference; see the module doc. Returns the
   result dict (also written to `out` as JSON)."""
   feats.check(features)
   if workdir and images:
     raise UsageError('give --workdir or --images, not both')
-  if sampler not in sample_cli.SAMPLERS:
-    raise UsageError(f'unknown --sampler {sampler!r}; choose one of '
-                     f'{", ".join(sample_cli.SAMPLERS)}')
-  if sampler != 'prior' and not workdir:
+  sample_cli.check_sampler(sampler)
+  if sampler == 'gmm' and not workdir:
     raise UsageError(f'--sampler={sampler} needs --workdir (it samples a checkpoint)')
   for name, value in (('num', num), ('num_ref', num_ref)):
     if value < 2:
@@ -149,7 +149,7 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
   kind, ref_value = reference(ref, num_ref)
   gen = nets = state = None
   if workdir:
-    _, nets, state, gen = generated(workdir, step, num, seed, ema, sampler)
+    _, nets, state, gen, sampler = generated(workdir, step, num, seed, ema, sampler)
   elif images:
     gen = _load_npy(images, '--images')
   shapes = {x.shape[1:] for x in (gen, ref_value if kind == 'images' else None)
@@ -211,11 +211,14 @@ def _dump(result, path):
 
 
 def line(result: dict) -> str:
-  """The one-line summary: fid=... kid=... n=... n_ref=... [recon_mse=...]."""
+  """The one-line summary: fid=... kid=... n=... n_ref=... features=... [sampler=...]
+  [recon_mse=...]."""
   fmt = lambda v, spec: 'n/a' if v is None else format(v, spec)
   parts = [f'fid={fmt(result["fid"], ".4f")}', f'kid={fmt(result["kid"], ".5f")}',
            f'n={fmt(result["n"], "d")}', f'n_ref={fmt(result["n_ref"], "d")}',
            f'features={result["features"]}']
+  if result.get('sampler'):
+    parts.append(f'sampler={result["sampler"]}')
   if 'recon_mse' in result:
     parts.append(f'recon_mse={result["recon_mse"]:.5f}')
   return ' '.join(parts)
@@ -256,8 +259,10 @@ def _define_flags() -> None:
                       f'pytorch-fid\'s {inception.WEIGHTS_FILE} (default: its cache).')
   flags.DEFINE_integer('classifier_steps', 400, 'Training steps of the digit classifier.')
   flags.DEFINE_integer('seed', 0, 'Seed of the prior samples.')
-  flags.DEFINE_string('sampler', 'prior', 'prior (z ~ N(0, I)) or gmm (codes from a '
-                      'mixture fitted to the training codes; models with an encoder).')
+  flags.DEFINE_string('sampler', sample_cli.DEFAULT_SAMPLER,
+                      'auto (gmm for a model with an encoder, else prior), prior '
+                      '(z ~ N(0, I), the paper\'s) or gmm (codes from a mixture fitted '
+                      'to the training codes).')
   flags.DEFINE_bool('ema', True, 'Use the averaged parameters of a run that keeps them.')
   flags.DEFINE_string('save_stats', None, 'Write the reference mu, sigma here (.npz).')
   flags.DEFINE_string('out', None, 'JSON file of the result.')
