@@ -109,6 +109,8 @@ def fit_gmm(config, nets, state, cache: str | None = None) -> dict:
     raise UsageError(f'model {config.model!r} has no encoder: --sampler=gmm fits a '
                      'mixture to encoded images (use --sampler=prior)')
   n = min(GMM_FIT_IMAGES, input_pipeline.load(config).num_examples)
+  _warn(f'fitting a {latent_density.COMPONENTS}-component mixture to the codes of {n} '
+        f'training images' + (f' (cached in {cache})' if cache else ''))
   encode = jax.jit(lambda s, x: sampling.encode(nets, s, x))
   codes = classifier.batched(lambda x: encode(state, x), _data(config, n))
   try:
