@@ -151,18 +151,18 @@ def test_train_step_compiles_once():
 # If you changed the networks, the losses, the initialisation or the data order ON
 # PURPOSE, run `python -m pytest tests/test_objectives.py -k golden -s` and paste the
 # printed values here; an unexpected change means a behaviour change to investigate.
-GOLDEN = {
-    'loss/decoder': 243.1871337890625,
-    'loss/discriminator': 1.384599208831787,
-    'loss/encoder': 184.65802001953125,
-    'loss/fake_cost': 0.6909803748130798,
-    'loss/gan': 1.384599208831787,
-    'loss/gen': 0.6965787410736084,
-    'loss/llike': 2.1350643634796143,
-    'loss/pixel': 182.5014190673828,
-    'loss/prior': 0.021543897688388824,
-    'loss/real_cost': 0.6936187744140625,
-    'loss/recon_cost': 0.688746988773346,
+GOLDEN = {  # pixel_llike_weight 3 (the recipe's since 2026-11-28)
+    'loss/decoder': 719.1283569335938,
+    'loss/discriminator': 1.3847146034240723,
+    'loss/encoder': 549.6862182617188,
+    'loss/fake_cost': 0.6910980939865112,
+    'loss/gan': 1.3847146034240723,
+    'loss/gen': 0.6964545845985413,
+    'loss/llike': 2.1366262435913086,
+    'loss/pixel': 182.5093231201172,
+    'loss/prior': 0.021594420075416565,
+    'loss/real_cost': 0.693616509437561,
+    'loss/recon_cost': 0.6887607574462891,
 }
 
 

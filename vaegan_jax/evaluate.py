@@ -149,6 +149,8 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
   kind, ref_value = reference(ref, num_ref)
   gen = nets = state = None
   if workdir:
+    if features == 'inception':  # missing weights: fail before the sampling work
+      inception.find_weights(inception_weights)
     _, nets, state, gen, sampler = generated(workdir, step, num, seed, ema, sampler)
   elif images:
     gen = _load_npy(images, '--images')

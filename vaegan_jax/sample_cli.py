@@ -205,6 +205,19 @@ def write_output(path: str, write) -> None:
     raise UsageError(f'cannot write {path}: {e.strerror or e}') from e
 
 
+def check_output(path: str) -> None:
+  """A UsageError now, before any work, when `path` cannot become a file: it is a folder,
+  or an existing part of its folder path is a file."""
+  path = os.path.abspath(path)
+  if os.path.isdir(path):
+    raise UsageError(f'cannot write {path}: it is a folder')
+  parent = os.path.dirname(path)
+  while not os.path.exists(parent) and os.path.dirname(parent) != parent:
+    parent = os.path.dirname(parent)
+  if not os.path.isdir(parent):
+    raise UsageError(f'cannot write {path}: {parent} is a file, not a folder')
+
+
 def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int = 0,
                 mode: str = 'sample', out: str | None = None,
                 save_array: str | None = None, ema: bool = True,
@@ -240,6 +253,9 @@ def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int 
   if not out:
     raise UsageError('--out is required (a .png path)')
   check_sampler(sampler, mode)
+  for path in (out, save_array):
+    if path:
+      check_output(path)
   config, nets, state = restore(workdir, step, ema=ema)
   images, grid = generate(config, nets, state, mode, num, seed, sampler,
                           gmm_cache(workdir, config, state, ema))
