@@ -247,3 +247,16 @@ def test_cli_errors(run, tmp_path, case, args, message):
   assert len(lines) == 1, proc.stderr
   assert lines[0].startswith('error: ') and message in lines[0], lines[0]
   assert not out.exists()
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path):
+  a_file = tmp_path / 'f'
+  a_file.write_text('')
+  for path, message in ((tmp_path, 'it is a folder'),
+                        (a_file / 's.png', 'is a file, not a folder'),
+                        (a_file / 'a' / 'b' / 's.png', 'is a file, not a folder')):
+    with pytest.raises(sample_cli.UsageError, match=message):
+      sample_cli.check_output(str(path))
+  sample_cli.check_output(str(tmp_path / 'new' / 'dir' / 's.png'))  # made when written
+  with pytest.raises(sample_cli.UsageError, match='is a file'):  # before restoring
+    sample_cli.sample_main(str(tmp_path / 'no_run'), out=str(a_file / 's.png'))
