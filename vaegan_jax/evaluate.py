@@ -20,8 +20,9 @@ is repeated to 3 channels) or `classifier` (offline: compare's small digit class
 trained for `--classifier_steps` on the embedded digits at the images' size; grayscale
 only; its numbers are comparable only with this project's).
 Prints one line `fid=... kid=... n=... n_ref=... features=...` (plus `sampler=...` for a
-workdir and `recon_mse=...` for a model with an encoder, on the reference images) and writes the same as JSON (`--out`, default
-W/eval_<step>_<features>[_gmm].json or A.eval_<features>.json). Errors: one line, exit 2.
+workdir and `recon_mse=...` for a model with an encoder, on the reference images) and
+writes the same as JSON (`--out`, default W/eval_<step>_<features>[_gmm].json or
+A.eval_<features>.json). Errors: one line, exit 2.
 """
 
 from __future__ import annotations
