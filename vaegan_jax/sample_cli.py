@@ -90,9 +90,10 @@ def _has_encoder(nets, state) -> bool:
   return nets.encoder is not None and 'encoder' in state.params
 
 
-def _data(config, n: int) -> np.ndarray:
-  """The first `n` training images, float32 [n, H, W, C] in [-1, 1] (deterministic)."""
-  ds = input_pipeline.load(config)
+def _data(config, n: int, ds=None) -> np.ndarray:
+  """The first `n` training images, float32 [n, H, W, C] in [-1, 1] (deterministic);
+  `ds`: the config's data set when the caller has loaded it already."""
+  ds = input_pipeline.load(config) if ds is None else ds
   if n > ds.num_examples:
     raise UsageError(f'--num={n} needs {n} data images but {config.dataset} has '
                      f'{ds.num_examples}')
@@ -108,11 +109,12 @@ def fit_gmm(config, nets, state, cache: str | None = None) -> dict:
   if not _has_encoder(nets, state):
     raise UsageError(f'model {config.model!r} has no encoder: --sampler=gmm fits a '
                      'mixture to encoded images (use --sampler=prior)')
-  n = min(GMM_FIT_IMAGES, input_pipeline.load(config).num_examples)
+  ds = input_pipeline.load(config)
+  n = min(GMM_FIT_IMAGES, ds.num_examples)
   _warn(f'fitting a {latent_density.COMPONENTS}-component mixture to the codes of {n} '
         f'training images' + (f' (cached in {cache})' if cache else ''))
   encode = jax.jit(lambda s, x: sampling.encode(nets, s, x))
-  codes = classifier.batched(lambda x: encode(state, x), _data(config, n))
+  codes = classifier.batched(lambda x: encode(state, x), _data(config, n, ds))
   try:
     gmm = latent_density.fit(codes, seed=config.seed)
   except latent_density.FitError as e:
