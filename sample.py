@@ -12,6 +12,9 @@ Reads the config and checkpoint that train.py left in --workdir (no --config nee
                       (models with an encoder: vaegan, vae, aae).
   --mode=interpolate  --num // 8 rows (at least 1) of 8-step paths between the encoded
                       images of a data pair (prior samples if there is no encoder).
+A conditional model (--config.conditional=True) samples with --labels (a class: 7;
+classes: 3,5, one grid row each; attributes: Smiling=1,Male=-1; or a file of label rows),
+by default labels drawn from the training set's (classes: sorted, a run of rows each).
 --step picks a checkpoint (default: the latest); --no_ema uses the raw parameters of a run
 that keeps a moving average of them (config.ema_decay > 0); --save_array FILE.npy also writes the
 generated images as float32 [N, H, W, C] in [-1, 1]. Errors print one line and exit 2.
@@ -35,6 +38,11 @@ _SAMPLER = flags.DEFINE_string('sampler', 'auto', '--mode=sample: auto (gmm for 
 _OUT = flags.DEFINE_string('out', None, 'PNG file of the image grid.')
 _SAVE_ARRAY = flags.DEFINE_string('save_array', None,
                                   'Also save the generated images here (.npy).')
+_LABELS = flags.DEFINE_string(
+    'labels', None, 'A conditional model\'s labels for --mode=sample: a class (7), '
+    'classes (3,5: one grid row each), attributes (Smiling=1,Male=-1; the others drawn '
+    'from the training labels) or a .npy/text file of label rows. Default: drawn from '
+    'the training set\'s labels.')
 _EMA = flags.DEFINE_bool('ema', True, 'Use the averaged parameters of a run that keeps '
                          'them (config.ema_decay > 0); --no_ema: the raw ones.')
 
@@ -48,7 +56,8 @@ def main(argv):
   def sample():
     images = sample_cli.sample_main(_WORKDIR.value, _STEP.value, _NUM.value, _SEED.value,
                                     _MODE.value, _OUT.value, _SAVE_ARRAY.value,
-                                    ema=_EMA.value, sampler=_SAMPLER.value)
+                                    ema=_EMA.value, sampler=_SAMPLER.value,
+                                    labels=_LABELS.value)
     print(f'{_MODE.value}: {len(images)} images of {images.shape[1:]} -> {_OUT.value}'
           + (f', {_SAVE_ARRAY.value}' if _SAVE_ARRAY.value else ''))
 

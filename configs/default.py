@@ -70,6 +70,16 @@ def get_config() -> ml_collections.ConfigDict:
   # and the ELBO, > 1 as beta-VAE (Higgins et al., ICLR 2017).
   c.prior_weight = 1.0
 
+  # Labels (vaegan_jax/labels.py; README "Labels"): classes become one-hot vectors y,
+  # attributes (CelebA) +/-1 vectors. Both switches read the data set's labels.
+  # vaegan, vae: y joins z and the encoder's and discriminator's dense inputs (paper 4.2).
+  c.conditional = False
+  c.attributes = ()  # Attribute labels: the names y holds, in order; () = all of them.
+  c.aux_weight = 0.0  # vaegan: lambda of a discriminator head predicting y (+ lambda L_aux).
+  c.labeled_fraction = 1.0  # Labels kept for this seeded fraction of the training set.
+  c.label_kind = ''  # Set by train.py from the data: 'classes' or 'attributes'.
+  c.label_names = ()  # Set by train.py: what each entry of y is (kept in config.json).
+
   # Other models (vae, dcgan, wgan, aae). Pixel likelihood of vae and aae reconstructions:
   c.pixel_likelihood = 'bernoulli'  # 'bernoulli' (BCE) or 'gaussian' (squared error).
   c.pixel_sigma = 1.0  # 'gaussian': standard deviation of the pixel noise.

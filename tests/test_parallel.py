@@ -19,10 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _EIGHT_VS_ONE = textwrap.dedent('''
     import importlib, json, sys, jax, jax.numpy as jnp, numpy as np
     from configs import tiny
-    from vaegan_jax import input_pipeline, objectives, parallel
+    from vaegan_jax import input_pipeline, labels, objectives, parallel
     from vaegan_jax import train_state as ts, train_step as tstep
     assert jax.local_device_count() == 8
-    model = sys.argv[1]
+    model, _, extra = sys.argv[1].partition('+')
     config = importlib.import_module(f'configs.{model}_digits').get_config()
     small = tiny.get_config()
     config.update({k: small[k] for k in ('latent_dim', 'enc_widths', 'enc_dense',
@@ -30,11 +30,17 @@ _EIGHT_VS_ONE = textwrap.dedent('''
     config.batch_size = 16
     if model == 'wgan':
       config.critic_steps = 2  # a step reads 2 micro-batches of 16
+    if extra == 'aux':  # labelled rows differ per device: the mean is over all of them
+      config.aux_weight, config.labeled_fraction = 1.0, 0.5
+    if extra == 'conditional':
+      config.conditional = True
+    ds = input_pipeline.load(config)
+    labels.resolve(config, ds)
+    ds = labels.prepare(config, ds)
     nets = objectives.build_networks(config)
     txs = ts.make_optimizers(config, nets.roles())
     state = ts.create(config, nets, txs)
-    batch = input_pipeline.batch_for_step(input_pipeline.load(config),
-                                          tstep.examples_per_step(config), 0, 0)
+    batch = input_pipeline.batch_for_step(ds, tstep.examples_per_step(config), 0, 0)
     first16 = jax.tree.map(lambda x: x[:16], batch)
     key = jax.random.PRNGKey(7)
 
@@ -76,7 +82,9 @@ def _python(code, env=None, timeout=300, args=()):
                         text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
-@pytest.mark.parametrize('model', ['vaegan', 'wgan'])  # wgan: 2 critic micro-batches
+# wgan: 2 critic micro-batches; +aux: the auxiliary head with half the labels hidden;
+# +conditional: labels into every network.
+@pytest.mark.parametrize('model', ['vaegan', 'wgan', 'vaegan+aux', 'vaegan+conditional'])
 def test_one_step_on_8_devices_equals_one_step_on_1_device(model):
   r = _python(_EIGHT_VS_ONE, {'XLA_FLAGS': '--xla_force_host_platform_device_count=8'},
               args=(model,))

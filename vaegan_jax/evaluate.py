@@ -116,12 +116,12 @@ def reference(ref: str, num_ref: int):
 def generated(workdir: str, step: int | None, num: int, seed: int, ema: bool,
               sampler: str = sample_cli.DEFAULT_SAMPLER):
   """(config, nets, state, samples [num, H, W, C], the sampler used) of a workdir's
-  checkpoint: decoded prior or mixture draws, as sample.py (see sample_cli.codes)."""
+  checkpoint: decoded prior or mixture draws, as sample.py (see sample_cli.samples; a
+  conditional model's labels are drawn from the training set's)."""
   config, nets, state = sample_cli.restore(workdir, step, ema=ema)
-  z, used = sample_cli.codes(config, nets, state, sampler, num, seed,
-                             sample_cli.gmm_cache(workdir, config, state, ema))
-  decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
-  return config, nets, state, classifier.batched(lambda z: decode(state, z), z), used
+  images, used, _ = sample_cli.samples(config, nets, state, sampler, num, seed,
+                                       sample_cli.gmm_cache(workdir, config, state, ema))
+  return config, nets, state, images, used
 
 
 def evaluate(*, workdir: str | None = None, images: str | None = None,
@@ -191,8 +191,9 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
   if workdir:
     result.update(workdir=workdir, step=int(state.step), ema=bool(ema and state.ema),
                   sampler=sampler)
+    # (a conditional model's reconstructions need labels the reference images lack)
     if (nets.encoder is not None and 'encoder' in state.params and kind == 'images'
-        and ref_value.shape[1:] == gen.shape[1:]):
+        and ref_value.shape[1:] == gen.shape[1:] and not sampling.is_conditional(nets)):
       recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
       x_rec = classifier.batched(lambda x: recon(state, x), ref_value)
       result['recon_mse'] = float(np.mean((x_rec - ref_value) ** 2))

@@ -176,7 +176,7 @@ def digits(config) -> Dataset:
       read=lambda idx: images[idx],
       preprocess=lambda x, rng: preprocess_flip(np.asarray(x), rng, flip),
       read_labels=lambda idx: targets[idx, None].astype(np.int8),
-      label_names=('digit',))
+      label_names=('digit',), classes=tuple(str(d) for d in range(10)))
 
 
 # ---------------------------------------------------------------------------- folders
@@ -379,19 +379,37 @@ def tfds_source(config) -> Dataset:
       raise _tfds_missing(name, where) from e
     raise DataError(f'tfds cannot read {name} in {where} ({type(e).__name__}): prepare it '
                     f'with `tfds build {name} --file_format=array_record`') from e
-  label_names = ()
-  if len(source) and isinstance(source[0], dict) and 'attributes' in source[0]:
-    label_names = tuple(sorted(source[0]['attributes']))
+  label_names, classes, read_labels = (), (), None
+  first = source[0] if len(source) else None
+  if isinstance(first, dict) and 'attributes' in first:
+    label_names = tuple(sorted(first['attributes']))
 
-  def read_labels(idx):
-    return np.stack([np.array([2 * int(source[int(i)]['attributes'][n]) - 1
-                               for n in label_names], np.int8) for i in idx])
+    def read_attributes(idx):
+      return np.stack([np.array([2 * int(source[int(i)]['attributes'][n]) - 1
+                                 for n in label_names], np.int8) for i in idx])
+    read_labels = read_attributes
+  elif isinstance(first, dict) and 'label' in first:  # mnist, cifar10: one class each
+    classes = _class_names(source)
+    label_names = ('label',)
+
+    def read_classes(idx):
+      return np.array([[int(source[int(i)]['label'])] for i in idx], np.int8)
+    read_labels = read_classes
 
   return Dataset(num_examples=len(source),
                  read=lambda idx: [np.asarray(source[int(i)]['image']) for i in idx],
-                 preprocess=_preprocessor(config),
-                 read_labels=read_labels if label_names else None,
-                 label_names=label_names)
+                 preprocess=_preprocessor(config), read_labels=read_labels,
+                 label_names=label_names, classes=classes)
+
+
+def _class_names(source) -> tuple[str, ...]:
+  """The class names of a tfds source's 'label' feature ('0'..'K-1' if it has none)."""
+  try:
+    feature = source.dataset_info.features['label']
+    names = tuple(feature.names)
+  except Exception:  # pylint: disable=broad-except
+    names = ()
+  return names or tuple(str(i) for i in range(10))
 
 
 def load(config) -> Dataset:

@@ -25,6 +25,7 @@ import numpy as np
 from vaegan_jax import classifier
 from vaegan_jax import features as feats
 from vaegan_jax import input_pipeline
+from vaegan_jax import labels
 from vaegan_jax import metrics
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
@@ -68,8 +69,12 @@ class LiveEval:
     self.z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(config.seed + 2),
                                          config.eval_num))
     self.features = config.eval_features
-    self._decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
-    self._recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
+    self.y = self.y_z = None
+    if sampling.is_conditional(nets):  # samples get the held-out images' labels
+      self.y = labels.prepare(config, ds, hide=False).read_labels(np.arange(n_ref))
+      self.y_z = np.resize(self.y, (config.eval_num, self.y.shape[1]))
+    self._decode = jax.jit(lambda s, z, y: sampling.decode(nets, s, z, y))
+    self._recon = jax.jit(lambda s, x, y: sampling.reconstructions(nets, s, x, y))
     note = '' if self.split != config.split else (
         ' (no held-out split: the training images; set --config.val_fraction > 0 to hold '
         'some out)')
@@ -82,13 +87,22 @@ class LiveEval:
     copy); appended to WORKDIR/eval.jsonl."""
     t = time.time()
     state = ts.averaged(state)
-    gen = classifier.batched(lambda z: self._decode(state, z), self.z)
+    if self.y_z is None:
+      gen = classifier.batched(lambda z: self._decode(state, z, None), self.z)
+    else:
+      gen = classifier.batched(lambda zy: self._decode(state, *_split(zy, self.z)),
+                               np.concatenate([self.z, self.y_z], 1))
     gen_f = self.fn(gen)
     out = {'eval/fd': metrics.frechet_distance_from_stats(*metrics.gaussian_stats(gen_f),
                                                           *self.ref_stats),
            'eval/kid': metrics.kernel_distance(gen_f, self.ref_f)}
     if self.nets.encoder is not None and 'encoder' in state.params:
-      rec = classifier.batched(lambda x: self._recon(state, x), self.x)
+      if self.y is None:
+        rec = classifier.batched(lambda x: self._recon(state, x, None), self.x)
+      else:
+        idx = np.arange(len(self.x))
+        rec = classifier.batched(
+            lambda i: self._recon(state, self.x[i], self.y[i]), idx)
       out['eval/recon_mse'] = float(np.mean((rec - self.x) ** 2))
     with open(self.path, 'a') as f:
       f.write(json.dumps({'step': step, **{k[5:]: v for k, v in out.items()},
@@ -96,6 +110,11 @@ class LiveEval:
                           'ref_split': self.split,
                           'seconds': round(time.time() - t, 2)}) + '\n')
     return out
+
+
+def _split(zy: np.ndarray, z: np.ndarray):
+  """[z, y] rows -> (z, y), for batching codes and labels together."""
+  return zy[:, :z.shape[1]], zy[:, z.shape[1]:]
 
 
 def summary(results: dict) -> str:

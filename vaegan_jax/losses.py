@@ -5,6 +5,8 @@ values do not depend on the batch size. GAN terms are written with log-sigmoid o
 (softplus), never log(sigmoid(.)), for numerical stability.
 """
 
+from __future__ import annotations
+
 import jax
 import jax.numpy as jnp
 
@@ -93,3 +95,46 @@ def pixel_nll(activation: jax.Array, x: jax.Array, kind: str, sigma: float) -> j
   if kind == 'gaussian':
     return gaussian_feature_nll(jnp.tanh(activation) / sigma, x / sigma)
   raise ValueError(f"unknown pixel likelihood {kind!r}; use 'bernoulli' or 'gaussian'")
+
+
+def masked_bce(logits: jax.Array, targets: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """Attribute BCE with missing rows: (loss [B] summed over attributes, mask [B]).
+
+  targets [B, A] in {0, 1}; a row of all -1 is an example without labels (the seed
+  notes' convention): its loss is 0 and mask 0. Average with `masked_mean`, which
+  divides by the number of labelled rows (the seed's weighted_bce summed instead, so
+  its loss grew with the number of labelled examples in the batch, and its mask also
+  dropped any row holding a single -1).
+  """
+  mask = jnp.any(targets != -1, axis=-1)
+  t = jax.lax.stop_gradient(jnp.where(mask[:, None], targets, 0.0))
+  nll = jnp.sum(jax.nn.softplus(logits) - t * logits, axis=-1)
+  return jnp.where(mask, nll, 0.0), mask.astype(jnp.float32)
+
+
+def label_loss(logits: jax.Array, y: jax.Array, kind: str) -> tuple[jax.Array, jax.Array]:
+  """The auxiliary classifier's loss on labels y (vaegan_jax/labels.py): (loss [B],
+  mask [B]); a row of zeros in y is unlabelled (loss 0, mask 0).
+
+  kind 'classes': y one-hot [B, K], softmax cross-entropy; 'attributes': y in {-1, +1}
+  [B, A], sigmoid BCE per attribute summed (masked_bce with targets (y + 1) / 2).
+  """
+  y = jax.lax.stop_gradient(y)
+  labelled = jnp.any(y != 0, axis=-1)
+  if kind == 'classes':
+    nll = -jnp.sum(y * jax.nn.log_softmax(logits), axis=-1)
+    return jnp.where(labelled, nll, 0.0), labelled.astype(jnp.float32)
+  if kind == 'attributes':
+    return masked_bce(logits, jnp.where(labelled[:, None], (y + 1.0) / 2.0, -1.0))
+  raise ValueError(f"unknown label kind {kind!r}; use 'classes' or 'attributes'")
+
+
+def masked_mean(values: jax.Array, mask: jax.Array, axis_name: str | None = None):
+  """sum(mask * values) / sum(mask), 0 when nothing is labelled. Inside pmap the count
+  is global and the result is scaled so that the mean over devices (what the train
+  step takes of losses and gradients) is the mean over every labelled example."""
+  total, count = jnp.sum(mask * values), jnp.sum(mask)
+  if axis_name:
+    count = jax.lax.psum(count, axis_name)
+    total = total * jax.lax.psum(1.0, axis_name)
+  return total / jnp.maximum(count, 1.0)

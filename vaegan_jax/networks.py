@@ -34,6 +34,20 @@ def _bn_act(module: nn.Module, train: bool, act):
   return apply
 
 
+def _with_labels(h: jax.Array, y: jax.Array | None, label_dim: int) -> jax.Array:
+  """[h, y] for a conditional network (label_dim > 0: the paper's section 4.2 concatenates
+  the labels to the encoder's and discriminator's first dense input and to z), h else."""
+  if not label_dim:
+    if y is not None:
+      raise ValueError('labels given to a network built without label_dim')
+    return h
+  if y is None or y.shape != (h.shape[0], label_dim):
+    raise ValueError(f'this conditional network needs labels y of shape '
+                     f'[{h.shape[0]}, {label_dim}], got '
+                     f'{None if y is None else tuple(y.shape)}')
+  return jnp.concatenate([h, jax.lax.stop_gradient(y).astype(h.dtype)], axis=-1)
+
+
 class Encoder(nn.Module):
   """x [B, H, W, C] -> (mu, logvar), each [B, latent_dim].
 
@@ -41,7 +55,9 @@ class Encoder(nn.Module):
   is no logvar head and the result is (z, None). `reference_layers` swaps in the plain
   flax layers (same variables, same function; cuDNN/TPU convolutions, slower on
   XLA:CPU); `config.layers` sets it, and the benchmark uses it to count FLOPs without
-  structural zeros. `weight_init` is 'default' or 'dcgan'.
+  structural zeros. `weight_init` is 'default' or 'dcgan'. With `label_dim` > 0 (a
+  conditional model) the call takes labels y [B, label_dim], concatenated to the dense
+  layer's input.
   """
 
   widths: Sequence[int]
@@ -53,16 +69,17 @@ class Encoder(nn.Module):
   bn_axis_name: str | None = None
   weight_init: str = 'default'
   stochastic: bool = True
+  label_dim: int = 0
   dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool = True):
+  def __call__(self, x: jax.Array, train: bool = True, y: jax.Array | None = None):
     ref, init, dt = self.reference_layers, self.weight_init, self.dtype
     bn = _bn_act(self, train, nn.relu)
     for i, w in enumerate(self.widths):
       x = layers.conv(w, self.kernel_size, 2, False, f'Conv_{i}', ref, init, dt)(x)
       x = bn(x)
-    x = x.reshape(x.shape[0], -1)
+    x = _with_labels(x.reshape(x.shape[0], -1), y, self.label_dim)
     x = bn(layers.dense(self.dense, init, use_bias=False, dtype=dt)(x))
     mu = layers.dense(self.latent_dim, init, 'mu', dtype=dt)(x).astype(jnp.float32)
     if not self.stochastic:
@@ -75,7 +92,8 @@ class Decoder(nn.Module):
 
   With `logits=True` the call returns a itself: the Bernoulli mean of a pixel is
   (tanh(a) + 1) / 2 = sigmoid(2a), so 2a are its logits (the VAE's Bernoulli
-  likelihood). Also the GANs' generator. See Encoder: reference_layers, weight_init.
+  likelihood). Also the GANs' generator. See Encoder: reference_layers, weight_init;
+  with `label_dim` > 0 the call takes labels y [B, label_dim], concatenated to z.
   """
 
   image_size: int
@@ -87,14 +105,17 @@ class Decoder(nn.Module):
   reference_layers: bool = False
   bn_axis_name: str | None = None
   weight_init: str = 'default'
+  label_dim: int = 0
   dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, z: jax.Array, train: bool = True, logits: bool = False) -> jax.Array:
+  def __call__(self, z: jax.Array, train: bool = True, logits: bool = False,
+               y: jax.Array | None = None) -> jax.Array:
     ref, init, dt = self.reference_layers, self.weight_init, self.dtype
     bn = _bn_act(self, train, nn.relu)
     s = self.image_size // 2 ** len(self.widths)
-    x = bn(layers.dense(s * s * self.dense_channels, init, use_bias=False, dtype=dt)(z))
+    zy = _with_labels(z, y, self.label_dim)
+    x = bn(layers.dense(s * s * self.dense_channels, init, use_bias=False, dtype=dt)(zy))
     x = x.reshape(z.shape[0], s, s, self.dense_channels)
     for i, w in enumerate(self.widths):
       x = bn(layers.up_conv(w, self.kernel_size, f'UpConv_{i}', ref, init, dt)(x))
@@ -110,6 +131,10 @@ class Discriminator(nn.Module):
   The first conv has no BatchNorm (SPEC 5), so it keeps its bias. The logit is a raw
   score: GANs read it through a sigmoid (in the loss), WGAN's critic uses it as is.
   `leak` > 0 makes the activations leaky ReLUs. See Encoder: reference_layers, weight_init.
+  With `label_dim` > 0 the call takes labels y [B, label_dim], concatenated to the dense
+  layer's input. With `aux_outputs` = K > 0 a head on the dense layer's output (the
+  penultimate features) predicts the labels: the call returns (logit, Dis_l, aux logits
+  [B, K]) (the auxiliary classifier of config.aux_weight).
   """
 
   widths: Sequence[int]
@@ -122,10 +147,12 @@ class Discriminator(nn.Module):
   bn_axis_name: str | None = None
   weight_init: str = 'default'
   leak: float = 0.0
+  label_dim: int = 0
+  aux_outputs: int = 0
   dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool = True):
+  def __call__(self, x: jax.Array, train: bool = True, y: jax.Array | None = None):
     ref, init, dt = self.reference_layers, self.weight_init, self.dtype
     act = layers.activation(self.leak)
     bn = _bn_act(self, train, act)
@@ -135,10 +162,13 @@ class Discriminator(nn.Module):
       if i + 1 == self.feature_layer:
         features = x.reshape(x.shape[0], -1).astype(jnp.float32)  # L_llike in float32
       x = bn(x) if i > 0 else act(x)
-    x = x.reshape(x.shape[0], -1)
+    x = _with_labels(x.reshape(x.shape[0], -1), y, self.label_dim)
     x = bn(layers.dense(self.dense, init, use_bias=False, dtype=dt)(x))
     logit = layers.dense(1, init, 'logit', dtype=dt)(x)[:, 0].astype(jnp.float32)
-    return logit, features
+    if not self.aux_outputs:
+      return logit, features
+    aux = layers.dense(self.aux_outputs, init, 'aux', dtype=dt)(x).astype(jnp.float32)
+    return logit, features, aux
 
 
 class LatentDiscriminator(nn.Module):
@@ -194,26 +224,32 @@ def build(config, axis_name: str | None = None, *, encoder: str | None = 'gaussi
     discriminator: 'image' (Discriminator), 'latent' (LatentDiscriminator on codes)
       or None. The decoder (the GANs' generator) is always built.
   Each model declares its choice in vaegan_jax.objectives.MODELS;
-  `objectives.build_networks(config)` calls this with it.
+  `objectives.build_networks(config)` calls this with it. With config.conditional the
+  encoder, decoder and image discriminator take labels of len(config.label_names)
+  entries (vaegan_jax/labels.py); with config.aux_weight > 0 the image discriminator
+  has the auxiliary head.
   """
   common = dict(bn_axis_name=axis_name, weight_init=config.init,
                 reference_layers=not layers.use_rewrites(config.layers),
                 dtype=jnp.dtype(config.compute_dtype))
   conv = dict(common, kernel_size=config.kernel_size, bn_momentum=config.bn_momentum)
+  n_labels = len(config.get('label_names', ()))
+  cond = dict(label_dim=n_labels if config.get('conditional', False) else 0)
+  aux = n_labels if config.get('aux_weight', 0.0) > 0 else 0
   nets = {'decoder': Decoder(image_size=config.image_size, channels=config.channels,
                              dense_channels=config.dec_dense_channels,
-                             widths=tuple(config.dec_widths), **conv)}
+                             widths=tuple(config.dec_widths), **cond, **conv)}
   if encoder not in ENCODERS or discriminator not in DISCRIMINATORS:
     raise ValueError(f'unknown encoder {encoder!r} or discriminator {discriminator!r}')
   if encoder:
     nets['encoder'] = Encoder(widths=tuple(config.enc_widths), dense=config.enc_dense,
                               latent_dim=config.latent_dim,
-                              stochastic=encoder == 'gaussian', **conv)
+                              stochastic=encoder == 'gaussian', **cond, **conv)
   if discriminator == 'image':
     nets['discriminator'] = Discriminator(
         widths=tuple(config.dis_widths), strides=tuple(config.dis_strides),
         dense=config.dis_dense, feature_layer=config.dis_feature_layer,
-        leak=config.dis_leak, **conv)
+        leak=config.dis_leak, aux_outputs=aux, **cond, **conv)
   elif discriminator == 'latent':
     nets['discriminator'] = LatentDiscriminator(
         widths=tuple(config.latent_dis_widths), leak=config.dis_leak, **common)
@@ -228,7 +264,10 @@ def init_variables(nets: Networks, key: jax.Array, config):
   inputs = {'encoder': x, 'decoder': z, 'discriminator': z if latent else x}
   params, batch_stats = {}, {}
   for role, k in zip(nets.roles(), jax.random.split(key, len(nets.roles()))):
-    v = getattr(nets, role).init(k, inputs[role], train=False)
+    module = getattr(nets, role)
+    dim = getattr(module, 'label_dim', 0)
+    kwargs = {'y': jnp.zeros((1, dim), jnp.float32)} if dim else {}
+    v = module.init(k, inputs[role], train=False, **kwargs)
     params[role] = v['params']
     batch_stats[role] = v.get('batch_stats', {})
   return params, batch_stats

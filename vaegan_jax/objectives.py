@@ -45,23 +45,52 @@ def _mean(x: jax.Array, axis_name: str | None) -> jax.Array:
   return jax.lax.pmean(x, axis_name) if axis_name else x
 
 
-def _discriminate(module, params, batch_stats, groups, train, mode):
-  """The discriminator on several groups of images: (logits, features) concatenated.
+def _discriminate(module, params, batch_stats, groups, train, mode, ys=None):
+  """The discriminator on several groups of images: its outputs (logits, features and,
+  with the auxiliary head, its logits) concatenated over the groups.
 
   mode 'joint': one call on the concatenation, BatchNorm statistics over all groups.
   mode 'per_source': one call per group (real, reconstructed, sampled), each normalised
   with its own batch statistics (as DCGAN does for real and fake batches); the running
-  averages are updated once, with the mean of the groups' statistics.
+  averages are updated once, with the mean of the groups' statistics. `ys`: the labels
+  of each group for a conditional discriminator (None otherwise).
   """
+  ys = [None] * len(groups) if ys is None else ys
+  kw = lambda y: {} if y is None else {'y': y}
   if mode == 'joint' or not train:
-    return networks.apply(module, params, batch_stats, jnp.concatenate(groups), train)
+    y = None if ys[0] is None else jnp.concatenate(ys)
+    return networks.apply(module, params, batch_stats, jnp.concatenate(groups), train,
+                          **kw(y))
   if mode != 'per_source':
     raise ValueError(f"unknown dis_batch_norm {mode!r}; use 'joint' or 'per_source'")
-  outs, stats = zip(*(networks.apply(module, params, batch_stats, g, train)
-                      for g in groups))
-  logits, feats = (jnp.concatenate(t) for t in zip(*outs))
+  outs, stats = zip(*(networks.apply(module, params, batch_stats, g, train, **kw(y))
+                      for g, y in zip(groups, ys)))
+  out = tuple(jnp.concatenate(t) for t in zip(*outs))
   mean_stats = jax.tree.map(lambda *s: sum(s) / len(s), *stats)
-  return (logits, feats), mean_stats
+  return out, mean_stats
+
+
+def _labels(batch, config):
+  """The conditioning labels y [B, D] of a conditional run (None otherwise)."""
+  if not config.get('conditional', False):
+    return None
+  if 'label' not in batch:
+    raise ValueError('config.conditional needs batches with labels (labels.prepare)')
+  return batch['label']
+
+
+def _aux_loss(aux_logits, batch, config, axis_name):
+  """(L_aux, accuracy) of the auxiliary head on the real batch: the labelled rows' mean
+  loss (losses.label_loss, losses.masked_mean); accuracy per class, or per attribute
+  sign, over the labelled rows."""
+  y = batch['label']
+  per_example, mask = L.label_loss(aux_logits, y, config.label_kind)
+  if config.label_kind == 'classes':
+    hit = (jnp.argmax(aux_logits, -1) == jnp.argmax(y, -1)).astype(jnp.float32)
+  else:
+    hit = jnp.mean((aux_logits > 0) == (y > 0), axis=-1).astype(jnp.float32)
+  return (L.masked_mean(per_example, mask, axis_name),
+          L.masked_mean(hit, mask, axis_name))
 
 
 def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
@@ -76,19 +105,29 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
 
   Inside pmap (`axis_name`), the equilibrium rule reads the costs averaged over devices,
   so every replica takes the same branch.
+
+  Labels (vaegan_jax/labels.py): with config.conditional every network also reads the
+  batch's labels y (the prior samples are decoded with the same y as the batch, so
+  they follow the data's label distribution). With config.aux_weight = lambda > 0 the
+  discriminator's head predicts y on the real images and its loss becomes
+  L_GAN + lambda * L_aux, L_aux averaged over the labelled examples only; no other role
+  sees L_aux, and labels never carry a gradient.
   """
   x = batch['image']
   b = x.shape[0]
+  y = _labels(batch, config)
+  cond = {} if y is None else {'y': y}
   eps_key, prior_key = jax.random.split(key)
   (mu, logvar), enc_bs = networks.apply(
-      nets.encoder, params['encoder'], batch_stats['encoder'], x, train)
+      nets.encoder, params['encoder'], batch_stats['encoder'], x, train, **cond)
   z = mu + jnp.exp(0.5 * logvar) * per_example_normal(eps_key, mu.shape, axis_name)
   z_p = prior_sample(prior_key, mu.shape, config, axis_name)
   # Decoder and discriminator each see one concatenated batch, so their BatchNorm
   # statistics are those of everything they process in the step.
   a_gen, dec_bs = networks.apply(
       nets.decoder, params['decoder'], batch_stats['decoder'],
-      jnp.concatenate([z, z_p]), train, logits=True)
+      jnp.concatenate([z, z_p]), train, logits=True,
+      **({} if y is None else {'y': jnp.concatenate([y, y])}))
   x_rec = jnp.tanh(a_gen[:b])
   w_pix = config.pixel_llike_weight  # 0 in the paper
 
@@ -96,7 +135,7 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
     x_gen = jnp.tanh(a_gen)
     return _discriminate(nets.discriminator, params['discriminator'],
                          batch_stats['discriminator'], [x, x_gen[:b], x_gen[b:]], train,
-                         config.dis_batch_norm)
+                         config.dis_batch_norm, None if y is None else [y, y, y])
 
   def pixel(a_gen):  # the optional pixel-wise term on the reconstructions
     return L.pixel_nll(a_gen[:b], x, config.pixel_likelihood, config.pixel_sigma).mean()
@@ -135,12 +174,17 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
       fake_cost + (recon_cost if config.gan_include_recon else 0.0))
   l_gen = gen(out)
   l_pix = pixel(a_gen) if w_pix else jnp.zeros(())
+  l_dis, aux_metrics = l_gan, {}
+  if config.get('aux_weight', 0.0) > 0:
+    l_aux, aux_accuracy = _aux_loss(out[2][:b], batch, config, axis_name)
+    l_dis = l_gan + config.aux_weight * l_aux
+    aux_metrics = {'loss/aux': l_aux, 'aux_accuracy': aux_accuracy}
 
   losses = {
       'encoder': config.prior_weight * l_prior + l_llike + w_pix * l_pix,
       'decoder': (config.decoder_llike_weight * l_llike + w_pix * l_pix +
                   gan_weight * l_gen),
-      'discriminator': l_gan,
+      'discriminator': l_dis,
   }
   update = {'encoder': jnp.bool_(True),
             **_equilibrium(real_cost, fake_cost, config, axis_name)}
@@ -158,6 +202,7 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
       'D/x_rec': jax.nn.sigmoid(l_rec).mean(),
       'pixel_mse': jnp.mean((x_rec - x) ** 2),
       'decoder_gan_weight': gan_weight,
+      **aux_metrics,
   }
   aux = {
       'batch_stats': {'encoder': enc_bs, 'decoder': dec_bs, 'discriminator': dis_bs},
@@ -213,14 +258,17 @@ def vae(params, batch_stats, batch, key, *, nets: networks.Networks, config,
 
   Encoder: beta * L_prior + L_rec (beta = config.prior_weight). Decoder: L_rec (the KL
   does not depend on it). With beta = 1 their sum is the negative ELBO (up to the
-  Gaussian's constant), logged as loss/neg_elbo (always with beta = 1).
+  Gaussian's constant), logged as loss/neg_elbo (always with beta = 1). With
+  config.conditional both networks read the batch's labels y (a conditional VAE).
   """
   x = batch['image']
+  y = _labels(batch, config)
+  cond = {} if y is None else {'y': y}
   (mu, logvar), enc_bs = networks.apply(
-      nets.encoder, params['encoder'], batch_stats['encoder'], x, train)
+      nets.encoder, params['encoder'], batch_stats['encoder'], x, train, **cond)
   z = mu + jnp.exp(0.5 * logvar) * per_example_normal(key, mu.shape, axis_name)
   a, dec_bs = networks.apply(nets.decoder, params['decoder'], batch_stats['decoder'], z,
-                             train, logits=True)
+                             train, logits=True, **cond)
   l_prior = L.kl_standard_normal(mu, logvar).mean()
   l_rec = L.pixel_nll(a, x, config.pixel_likelihood, config.pixel_sigma).mean()
   losses = {'encoder': config.prior_weight * l_prior + l_rec, 'decoder': l_rec}
@@ -245,7 +293,7 @@ def _real_and_generated(params, batch_stats, batch, key, nets, config, train, ax
   z_p = prior_sample(key, (b, config.latent_dim), config, axis_name)
   x_p, dec_bs = networks.apply(nets.decoder, params['decoder'], batch_stats['decoder'],
                                z_p, train)
-  (scores, _), dis_bs = _discriminate(
+  (scores, *_), dis_bs = _discriminate(
       nets.discriminator, params['discriminator'], batch_stats['discriminator'],
       [x, x_p], train, config.dis_batch_norm)
   return scores[:b], scores[b:], x_p, {'decoder': dec_bs, 'discriminator': dis_bs}

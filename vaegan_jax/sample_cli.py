@@ -7,7 +7,8 @@ keeps a moving average of its encoder and decoder (config.ema_decay > 0) is samp
 with the averaged parameters unless `ema=False` (sample.py --no_ema).
 
 Modes (`num` = N):
-  sample:       N decoded codes; a square grid. `sampler='prior'` (the paper's):
+  sample:       N decoded codes; a square grid (a conditional model: with labels, see
+                `label_rows`, and the prior's codes). `sampler='prior'` (the paper's):
                 z ~ N(0, prior_scale^2 I) drawn from PRNGKey(seed). `sampler='gmm'`
                 (models with an encoder): z from the ex-post Gaussian mixture of the
                 posterior means of the first GMM_FIT_IMAGES training images
@@ -40,6 +41,7 @@ import numpy as np
 from vaegan_jax import checkpointing
 from vaegan_jax import classifier
 from vaegan_jax import input_pipeline
+from vaegan_jax import labels as labels_lib
 from vaegan_jax import latent_density
 from vaegan_jax import objectives
 from vaegan_jax import sampling
@@ -169,31 +171,138 @@ def codes(config, nets, state, sampler: str, num: int, seed: int,
   return np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), num)), 'prior'
 
 
+def _label_data(config):
+  """The training set with batches' labels as y (nothing hidden)."""
+  return labels_lib.prepare(config, input_pipeline.load(config), hide=False)
+
+
+def training_labels(config, num: int, seed: int) -> np.ndarray:
+  """`num` label rows y drawn (with replacement, from `seed`) from the labelled training
+  examples; class labels come back sorted, so a grid shows the classes in order."""
+  ds = _label_data(config)
+  y = ds.read_labels(np.arange(ds.num_examples))
+  y = y[np.any(y != 0, axis=1)]
+  if not len(y):
+    raise UsageError(f'{config.dataset} has no labelled training example to draw from: '
+                     'give --labels')
+  y = y[np.random.default_rng([seed, 3]).integers(0, len(y), num)]
+  if config.label_kind == 'classes':
+    y = y[np.argsort(np.argmax(y, 1), kind='stable')]
+  return y
+
+
+def _read_label_file(path: str, config) -> np.ndarray:
+  """Label rows [m, D] from a .npy or text file (one row of D numbers per line)."""
+  try:
+    rows = np.load(path) if path.endswith('.npy') else np.loadtxt(path, ndmin=2)
+  except (OSError, ValueError) as e:
+    raise UsageError(f'cannot read --labels file {path}: {e}') from e
+  rows = np.asarray(rows, np.float32).reshape(-1, np.shape(rows)[-1] if np.ndim(rows) else 1)
+  d = len(config.label_names)
+  if rows.shape[1] != d or not len(rows):
+    raise UsageError(f'--labels file {path} holds rows of {rows.shape[1]} values; this model '
+                     f'takes {d} ({", ".join(config.label_names)})')
+  return rows
+
+
+def label_rows(config, spec: str | None, num: int, seed: int):
+  """(y [num, D], grid columns or None) for a conditional model's `num` samples.
+
+  spec None: drawn from the training labels (training_labels). Otherwise a --labels
+  value (labels.parse: classes '7' or '3,5'; attributes 'Smiling=1,Male=-1', the
+  unnamed ones drawn from the training labels) or a file of label rows; each row given
+  fills one grid row.
+  """
+  if spec is None:
+    return training_labels(config, num, seed), None
+  if os.path.exists(spec):
+    return labels_lib.grid_rows(_read_label_file(spec, config), num)
+  try:
+    rows = labels_lib.parse(spec, config)
+  except validation.ConfigError as e:
+    raise UsageError(str(e)) from None
+  if config.label_kind == 'classes':
+    return labels_lib.grid_rows(rows, num)
+  given = ~np.isnan(rows[0])
+  y = training_labels(config, num, seed)  # the attributes not given keep drawn values
+  y[:, given] = rows[0, given]
+  return y, None
+
+
+def check_labels(config, nets, spec: str | None) -> None:
+  """One-line UsageErrors for --labels on a model that takes none."""
+  if spec is not None and not sampling.is_conditional(nets):
+    raise UsageError('--labels applies to conditional models (trained with '
+                     '--config.conditional=True); this one takes no labels')
+
+
+def _data_y(config, n: int):
+  """Labels y [n, D] of the first n training images (None for a model without)."""
+  if not config.get('conditional', False):
+    return None
+  return _label_data(config).read_labels(np.arange(n))
+
+
+def samples(config, nets, state, sampler: str, num: int, seed: int,
+            cache: str | None = None, label_spec: str | None = None):
+  """(`num` decoded codes [num, H, W, C], the sampler used, grid columns or None).
+
+  Codes from `codes`; a conditional model decodes prior codes (its mixture is not
+  implemented) with the labels of `label_spec` (label_rows).
+  """
+  check_labels(config, nets, label_spec)
+  decode = jax.jit(lambda s, z, y: sampling.decode(nets, s, z, y))
+  if not sampling.is_conditional(nets):
+    z, used = codes(config, nets, state, sampler, num, seed, cache)
+    return classifier.batched(lambda z: decode(state, z, None), z), used, None
+  if sampler == 'gmm':
+    raise UsageError('--sampler=gmm is not implemented for conditional models: use '
+                     '--sampler=prior')
+  y, cols = label_rows(config, label_spec, num, seed)
+  z, used = codes(config, nets, state, 'prior', num, seed, cache)
+  zy = np.concatenate([z, y], 1).astype(np.float32)
+  d = z.shape[1]
+  images = classifier.batched(lambda v: decode(state, v[:, :d], v[:, d:]), zy)
+  return images, used, cols
+
+
 def generate(config, nets, state, mode: str, num: int, seed: int,
-             sampler: str = DEFAULT_SAMPLER, gmm_cache: str | None = None):
-  """(generated images [M, H, W, C], uint8 grid) for one mode; see the module doc."""
-  decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
+             sampler: str = DEFAULT_SAMPLER, gmm_cache: str | None = None,
+             label_spec: str | None = None):
+  """(generated images [M, H, W, C], uint8 grid) for one mode; see the module doc.
+  A conditional model's samples take the labels of `label_spec` (label_rows); its
+  reconstructions and interpolations the data images' own labels."""
+  check_labels(config, nets, label_spec)
   if mode == 'sample':
-    z, _ = codes(config, nets, state, sampler, num, seed, gmm_cache)
-    images = np.asarray(decode(state, z))
-    return images, sampling.grid(images)
+    images, _, cols = samples(config, nets, state, sampler, num, seed, gmm_cache,
+                              label_spec)
+    return images, sampling.grid(images, cols)
+  if label_spec is not None:
+    raise UsageError(f'--labels applies to --mode=sample (got --mode={mode}); '
+                     'reconstructions use the images\' own labels')
   if mode == 'reconstruct':
     if not _has_encoder(nets, state):
       raise UsageError(f'model {config.model!r} has no encoder: --mode=reconstruct '
                        'needs one (use --mode=sample or interpolate)')
     x = _data(config, num)
     images = np.asarray(jax.jit(
-        lambda s, x: sampling.reconstructions(nets, s, x))(state, x))
+        lambda s, x, y: sampling.reconstructions(nets, s, x, y))(
+            state, x, _data_y(config, num)))
     return images, sampling.side_by_side(x, images)
   if mode == 'interpolate':
     rows = max(1, num // INTERPOLATION_STEPS)
+    y = None
     if _has_encoder(nets, state):
-      z = jax.jit(lambda s, x: sampling.encode(nets, s, x))(state, _data(config, 2 * rows))
+      y2 = _data_y(config, 2 * rows)
+      z = jax.jit(lambda s, x, y: sampling.encode(nets, s, x, y))(
+          state, _data(config, 2 * rows), y2)
+      if y2 is not None:  # each path keeps the labels of its first image
+        y = np.repeat(y2[0::2], INTERPOLATION_STEPS, axis=0)
     else:
       z = sampling.prior_z(config, jax.random.PRNGKey(seed), 2 * rows)
     images = np.asarray(jax.jit(
-        lambda s, a, b: sampling.interpolations(nets, s, a, b, INTERPOLATION_STEPS))(
-            state, z[0::2], z[1::2]))
+        lambda s, a, b, y: sampling.interpolations(nets, s, a, b, INTERPOLATION_STEPS,
+                                                   y))(state, z[0::2], z[1::2], y))
     return images, sampling.grid(images, cols=INTERPOLATION_STEPS)
   raise UsageError(f'unknown --mode {mode!r}; choose one of {", ".join(MODES)}')
 
@@ -223,7 +332,7 @@ def check_output(path: str) -> None:
 def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int = 0,
                 mode: str = 'sample', out: str | None = None,
                 save_array: str | None = None, ema: bool = True,
-                sampler: str = DEFAULT_SAMPLER) -> np.ndarray:
+                sampler: str = DEFAULT_SAMPLER, labels: str | None = None) -> np.ndarray:
   """Writes the `mode` grid of the run in `workdir` to the PNG `out`.
 
   Args:
@@ -240,6 +349,9 @@ def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int 
     sampler: mode 'sample' only: 'prior', 'gmm' (the ex-post mixture of the
       training codes, cached in WORKDIR/latent_gmm/<step>[_raw].npz) or 'auto' (gmm
       where the model has an encoder; see `codes`).
+    labels: a conditional model's labels for mode 'sample' (sample.py --labels: '7',
+      '3,5', 'Smiling=1,Male=-1' or a file of label rows; see `label_rows`); None: drawn
+      from the training set's labels.
 
   Returns:
     The generated images, float32 [M, H, W, C] in [-1, 1].
@@ -260,7 +372,7 @@ def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int 
       check_output(path)
   config, nets, state = restore(workdir, step, ema=ema)
   images, grid = generate(config, nets, state, mode, num, seed, sampler,
-                          gmm_cache(workdir, config, state, ema))
+                          gmm_cache(workdir, config, state, ema), labels)
   images = images.astype(np.float32)
   write_output(out, lambda p: sampling.save_png(grid, p))
   if save_array:

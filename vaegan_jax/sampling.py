@@ -12,20 +12,31 @@ from PIL import Image
 from vaegan_jax import networks
 
 
-def decode(nets: networks.Networks, state, z: jax.Array) -> jax.Array:
-  """z [N, Z] -> images [N, H, W, C] in [-1, 1], BatchNorm with running statistics."""
+def _y(y):
+  return {} if y is None else {'y': y}
+
+
+def decode(nets: networks.Networks, state, z: jax.Array, y: jax.Array | None = None):
+  """z [N, Z] -> images [N, H, W, C] in [-1, 1], BatchNorm with running statistics.
+  A conditional model (config.conditional) needs its labels y [N, D]."""
   x, _ = networks.apply(nets.decoder, state.params['decoder'],
-                        state.batch_stats['decoder'], z, train=False)
+                        state.batch_stats['decoder'], z, train=False, **_y(y))
   return x
 
 
-def encode(nets: networks.Networks, state, x: jax.Array) -> jax.Array:
-  """images [N, H, W, C] -> posterior means [N, Z]."""
+def encode(nets: networks.Networks, state, x: jax.Array, y: jax.Array | None = None):
+  """images [N, H, W, C] (and labels y [N, D] of a conditional model) -> posterior
+  means [N, Z]."""
   if nets.encoder is None or 'encoder' not in state.params:
     raise ValueError('this model has no encoder: reconstruct/interpolate need one')
   (mu, _), _ = networks.apply(nets.encoder, state.params['encoder'],
-                              state.batch_stats['encoder'], x, train=False)
+                              state.batch_stats['encoder'], x, train=False, **_y(y))
   return mu
+
+
+def is_conditional(nets: networks.Networks) -> bool:
+  """Whether the decoder reads labels (config.conditional)."""
+  return nets.decoder.label_dim > 0
 
 
 def prior_z(config, key: jax.Array, num: int) -> jax.Array:
@@ -33,16 +44,18 @@ def prior_z(config, key: jax.Array, num: int) -> jax.Array:
   return config.prior_scale * jax.random.normal(key, (num, config.latent_dim))
 
 
-def reconstructions(nets, state, x: jax.Array) -> jax.Array:
-  """Decoded posterior means of x, [N, H, W, C]."""
-  return decode(nets, state, encode(nets, state, x))
+def reconstructions(nets, state, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
+  """Decoded posterior means of x (with their labels y for a conditional model)."""
+  return decode(nets, state, encode(nets, state, x, y), y)
 
 
-def interpolations(nets, state, z_a: jax.Array, z_b: jax.Array, steps: int = 8):
-  """Linear paths z_a -> z_b, decoded: [P * steps, H, W, C], row-major by pair."""
+def interpolations(nets, state, z_a: jax.Array, z_b: jax.Array, steps: int = 8,
+                   y: jax.Array | None = None):
+  """Linear paths z_a -> z_b, decoded: [P * steps, H, W, C], row-major by pair (a
+  conditional model's labels y [P * steps, D] per decoded image)."""
   t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
   z = (1 - t) * z_a[:, None] + t * z_b[:, None]
-  return decode(nets, state, z.reshape(-1, z_a.shape[-1]))
+  return decode(nets, state, z.reshape(-1, z_a.shape[-1]), y)
 
 
 def grid(images, cols: int | None = None, pad: int = 1) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 from vaegan_jax import checkpointing
 from vaegan_jax import health
 from vaegan_jax import input_pipeline
+from vaegan_jax import labels
 from vaegan_jax import live_eval
 from vaegan_jax import networks
 from vaegan_jax import objectives
@@ -80,15 +81,26 @@ class _ImageWriter:
                               config.num_images)
     self.x = ds.batch(np.arange(n), np.random.default_rng(config.seed))
     self.has_encoder = nets.encoder is not None
-    self._decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
-    self._recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
+    self.y = self.y_z = None
+    self.cols = None
+    if sampling.is_conditional(nets):  # labels of the fixed batch; classes: a row each
+      self.y = ds.read_labels(np.arange(n))
+      self.y_z = np.resize(self.y, (config.num_images, self.y.shape[1]))
+      if config.label_kind == 'classes':
+        k = len(config.label_names)
+        cols = max(1, config.num_images // k)  # the same codes in every class's row
+        self.y_z, self.cols = labels.grid_rows(np.eye(k, dtype=np.float32), k * cols)
+        self.z = np.tile(np.asarray(self.z)[:cols], (k, 1))
+    self._decode = jax.jit(lambda s, z, y: sampling.decode(nets, s, z, y))
+    self._recon = jax.jit(lambda s, x, y: sampling.reconstructions(nets, s, x, y))
 
   def write(self, state, step: int) -> str:
     state = ts.averaged(state)  # what sample.py will show
-    grids = {'samples': sampling.grid(self._decode(state, self.z))}
+    grids = {'samples': sampling.grid(self._decode(state, self.z, self.y_z), self.cols)}
     if self.has_encoder:
-      half = self.x[:max(1, len(self.x) // 2)]
-      grids['reconstructions'] = sampling.side_by_side(half, self._recon(state, half))
+      m = max(1, len(self.x) // 2)
+      half, y = self.x[:m], None if self.y is None else self.y[:m]
+      grids['reconstructions'] = sampling.side_by_side(half, self._recon(state, half, y))
     for name, g in grids.items():
       sampling.save_png(g, os.path.join(self.dir, f'{name}_{step:07d}.png'))
       if self.tb is not None:
@@ -119,6 +131,8 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
   n_local, per_device = parallel.check_batch(config)
   ds = input_pipeline.load(config)
   validation.validate(config, ds.num_examples)
+  labels.resolve(config, ds)  # what y is, into the config (and config.json)
+  ds = labels.prepare(config, ds)
   lead = jax.process_index() == 0  # process 0 alone logs and writes images and config
 
   def log(msg):

@@ -57,6 +57,32 @@ def _model(config) -> None:
                       f'--config.prior_scale must be 1 (got {config.prior_scale})')
   if model.discriminator == 'latent':
     _positive_ints(config, 'latent_dis_widths')
+  _labels(config)
+
+
+CONDITIONAL_MODELS = ('vaegan', 'vae')  # config.conditional
+AUX_MODELS = ('vaegan',)  # config.aux_weight > 0
+
+
+def _labels(config) -> None:
+  """The label fields (vaegan_jax/labels.py)."""
+  conditional, aux = config.get('conditional', False), config.get('aux_weight', 0.0)
+  if not isinstance(conditional, bool):
+    raise ConfigError(f'--config.conditional must be True or False (got {conditional!r})')
+  if conditional and config.model not in CONDITIONAL_MODELS:
+    raise ConfigError(f'--config.conditional is implemented for {", ".join(CONDITIONAL_MODELS)}'
+                      f' (got model {config.model!r})')
+  if aux < 0:
+    raise ConfigError(f'--config.aux_weight must be >= 0 (got {aux})')
+  if aux > 0 and config.model not in AUX_MODELS:
+    raise ConfigError(f'--config.aux_weight is implemented for {", ".join(AUX_MODELS)} '
+                      f'(got model {config.model!r}); set it to 0')
+  if aux > 0 and conditional:
+    raise ConfigError('--config.aux_weight with --config.conditional: the head would read '
+                      'the labels it predicts; use one of them')
+  if not 0.0 < config.get('labeled_fraction', 1.0) <= 1.0:
+    raise ConfigError(f'--config.labeled_fraction must be in (0, 1] (got '
+                      f'{config.labeled_fraction})')
 
 
 EVAL_FEATURES = ('inception', 'classifier')  # vaegan_jax/features.py
