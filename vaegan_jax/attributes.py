@@ -445,7 +445,8 @@ def evaluation_lines(r: dict) -> str:
   if 'generated' in r:
     return '\n'.join(
         f'{k:>9}: cosine {r[k]["cosine"]:.4f}  mse {r[k]["mse"]:.4f}  accuracy '
-        f'{r[k]["accuracy"]:.4f}  (n={r[k]["n"]})' for k in ('generated', 'heldout'))
+        f'{r[k]["accuracy"]:.4f}' + (f'  fd {r[k]["fd"]:.4f}' if 'fd' in r[k] else '') +
+        f'  (n={r[k]["n"]})' for k in ('generated', 'heldout'))
   line = (f'auxiliary head: held-out accuracy {r["head"]:.4f} (n={r["n_heldout"]}), '
           f'{r["labelled"]} labelled training images (labeled_fraction '
           f'{r["labeled_fraction"]:g})')

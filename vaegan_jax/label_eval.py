@@ -30,6 +30,7 @@ from vaegan_jax import classifier
 from vaegan_jax import input_pipeline
 from vaegan_jax import labels
 from vaegan_jax import live_eval
+from vaegan_jax import metrics
 from vaegan_jax import networks
 from vaegan_jax import objectives
 from vaegan_jax import sampling
@@ -80,13 +81,14 @@ def scores(requested: np.ndarray, predicted: np.ndarray, kind: str) -> dict:
 
 def train_predictor(images: np.ndarray, y: np.ndarray, kind: str, *, steps: int = 400,
                     seed: int = 0, batch_size: int = 64):
-  """A DigitClassifier-shaped CNN trained on labelled images; returns predict(images) ->
-  class probabilities [n, K] ('classes') or 2 * sigmoid - 1 [n, A] ('attributes')."""
+  """A DigitClassifier-shaped CNN trained on labelled images: (predict(images) -> class
+  probabilities [n, K] ('classes') or 2 * sigmoid - 1 [n, A] ('attributes'), and for
+  classes the classifier itself (its features score FD as compare's), else None)."""
   if kind == 'classes':
     split = classifier.Split(images, np.argmax(y, 1).astype(np.int32))
     clf = classifier.train_classifier(split, split, steps=steps, seed=seed)
     return lambda x: classifier.batched(
-        lambda v: jax.nn.softmax(clf.apply(clf.params, v)[0]), x)
+        lambda v: jax.nn.softmax(clf.apply(clf.params, v)[0]), x), clf
   module = classifier.DigitClassifier(num_classes=y.shape[1])
   params = module.init(jax.random.PRNGKey(seed), jnp.zeros((1,) + images.shape[1:]))
   params = params['params']
@@ -107,24 +109,34 @@ def train_predictor(images: np.ndarray, y: np.ndarray, kind: str, *, steps: int 
     idx = rng.choice(len(images), min(batch_size, len(images)), replace=False)
     params, opt_state = step(params, opt_state, images[idx], y[idx])
   apply = jax.jit(lambda v: 2 * jax.nn.sigmoid(module.apply({'params': params}, v)[0]) - 1)
-  return lambda x: classifier.batched(apply, x)
+  return lambda x: classifier.batched(apply, x), None
 
 
 def conditional_scores(config, nets, state, *, seed: int = 0,
                        predictor_steps: int = 400) -> dict:
-  """{'generated': scores, 'heldout': scores, ...} of a conditional model (module doc)."""
+  """{'generated': scores, 'heldout': scores, ...} of a conditional model (module doc).
+  For classes each row also has 'fd': the Frechet distance, in the classifier's
+  features, to the held-out images (for 'heldout': of as many training images, the
+  floor of compare's tables)."""
   kind = config.label_kind
   train_x, train_y = labelled_images(config, 'train')
-  predict = train_predictor(train_x, train_y, kind, steps=predictor_steps,
-                            seed=config.seed)
+  predict, clf = train_predictor(train_x, train_y, kind, steps=predictor_steps,
+                                 seed=config.seed)
   held_x, held_y = labelled_images(config, 'heldout')
   z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), len(held_y)))
   decode = jax.jit(lambda s, v: sampling.decode(nets, s, v[:, :z.shape[1]],
                                                 v[:, z.shape[1]:]))
   gen = classifier.batched(lambda v: decode(state, v),
                            np.concatenate([z, held_y], 1).astype(np.float32))
-  return {'kind': kind, 'generated': scores(held_y, predict(gen), kind),
-          'heldout': scores(held_y, predict(held_x), kind)}
+  out = {'kind': kind, 'generated': scores(held_y, predict(gen), kind),
+         'heldout': scores(held_y, predict(held_x), kind)}
+  if clf is not None:
+    ref = metrics.gaussian_stats(clf.features(held_x))
+    fd = lambda x: metrics.frechet_distance_from_stats(
+        *metrics.gaussian_stats(clf.features(x)), *ref)
+    out['generated']['fd'] = fd(gen)
+    out['heldout']['fd'] = fd(train_x[:len(held_x)])
+  return out
 
 
 def head_predict(nets, state, images: np.ndarray, params=None, batch_stats=None):
