@@ -384,3 +384,25 @@ def test_celeba_shaped_40_attributes_train_conditionally(tmp_path):
   both = sample_cli.sample_main(run, num=4, out=str(tmp_path / 'u.png'),
                                 labels=str(rows_file))
   assert both.shape == (4, 16, 16, 1)
+
+
+def test_tfds_sets_give_classes_and_celeba_attributes_through_mock_data(tmp_path):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  config = tiny.get_config()
+  config.update(dict(dataset='mnist', conditional=True))
+  with tfds.testing.mock_data(num_examples=10):
+    ds = input_pipeline.load(config)
+    labels.resolve(config, ds)
+    y = labels.prepare(config, ds).read_labels(np.arange(4))
+  assert config.label_kind == 'classes' and config.label_names == tuple('0123456789')
+  np.testing.assert_array_equal(y.sum(1), 1)
+  # CelebA's 40 attributes: a conditional tiny model trains and samples with names.
+  with tfds.testing.mock_data(num_examples=16):
+    run = _train(str(tmp_path / 'celeba'), dataset='celeb_a', channels=3,
+                 crop='center_square', conditional=True)
+    config, nets, _ = sample_cli.restore(run)
+    assert config.label_kind == 'attributes' and len(config.label_names) == 40
+    assert nets.encoder.label_dim == nets.discriminator.label_dim == 40
+    images = sample_cli.sample_main(run, num=4, out=str(tmp_path / 's.png'),
+                                    labels='Smiling=1,Male=-1')
+  assert images.shape == (4, 16, 16, 3)
