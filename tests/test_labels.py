@@ -259,6 +259,10 @@ def test_unknown_attribute_and_data_without_labels():
   config.attributes = ('Smling',)
   with pytest.raises(validation.ConfigError, match='has: Smiling, Male'):
     labels.resolve(config, celeba)
+  config.attributes = ('Male, Smiling',)  # --config.attributes=Male,Smiling on the CLI
+  labels.resolve(config, celeba)
+  assert config.label_names == ('Male', 'Smiling')
+  assert labels.columns(config, ('Smiling', 'Male')) == [1, 0]
   unlabelled = input_pipeline.Dataset(4, None, None)
   with pytest.raises(validation.ConfigError, match='needs labels'):
     labels.resolve(config, unlabelled)

@@ -49,9 +49,16 @@ def data_kind(ds) -> tuple[str, tuple[str, ...]]:
   return 'attributes', tuple(ds.label_names)
 
 
+def chosen_attributes(config) -> tuple[str, ...]:
+  """config.attributes as names; '--config.attributes=Smiling,Male' arrives as the one
+  string 'Smiling,Male', which is split here."""
+  return tuple(a.strip() for item in config.get('attributes', ())
+               for a in str(item).split(',') if a.strip())
+
+
 def columns(config, names: tuple[str, ...]) -> list[int]:
   """The raw attribute columns y keeps: config.attributes in their order, or all."""
-  chosen = tuple(config.attributes) or names
+  chosen = chosen_attributes(config) or names
   unknown = [a for a in chosen if a not in names]
   if unknown:
     raise validation.ConfigError(
@@ -73,7 +80,7 @@ def resolve(config, ds) -> None:
         'data set (digits, class folders DIR/<class>/*.png, CelebA with its '
         'list_attr_celeba.txt, tfds celeb_a/mnist/cifar10)')
   if kind == 'classes':
-    if tuple(config.attributes):
+    if chosen_attributes(config):
       raise validation.ConfigError(
           f'--config.attributes applies to attribute labels; {config.dataset!r} has '
           f'classes ({", ".join(names)}): leave it empty')
