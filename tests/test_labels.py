@@ -410,3 +410,15 @@ def test_tfds_sets_give_classes_and_celeba_attributes_through_mock_data(tmp_path
     images = sample_cli.sample_main(run, num=4, out=str(tmp_path / 's.png'),
                                     labels='Smiling=1,Male=-1')
   assert images.shape == (4, 16, 16, 3)
+
+
+def test_class_grid_puts_each_class_on_its_own_row():
+  images = np.linspace(-0.9, 0.9, 6, dtype=np.float32)[:, None, None, None] * np.ones(
+      (6, 2, 2, 1), np.float32)
+  grid = sample_cli.class_grid(images, np.array([0, 0, 1, 2, 2, 2]))
+  assert grid.shape == (3 * 3 + 1, 3 * 3 + 1, 1)  # 3 rows (classes) x 3 columns
+  tile = lambda r, c: grid[1 + 3 * r, 1 + 3 * c, 0]
+  pixel = lambda i: np.uint8(round((images[i, 0, 0, 0] + 1) * 127.5))
+  assert [tile(0, 0), tile(0, 1), tile(0, 2)] == [pixel(0), pixel(1), 255]
+  assert [tile(1, 0), tile(1, 1)] == [pixel(2), 255]
+  assert [tile(2, 0), tile(2, 1), tile(2, 2)] == [pixel(3), pixel(4), pixel(5)]

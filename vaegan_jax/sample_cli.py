@@ -245,7 +245,9 @@ def _data_y(config, n: int):
 
 def samples(config, nets, state, sampler: str, num: int, seed: int,
             cache: str | None = None, label_spec: str | None = None):
-  """(`num` decoded codes [num, H, W, C], the sampler used, grid columns or None).
+  """(`num` decoded codes [num, H, W, C], the sampler used, the grid's layout: None
+  (square), columns (a row per given label) or, for class labels drawn from the
+  training set, each image's class (a row per class, see `class_grid`)).
 
   Codes from `codes`; a conditional model decodes prior codes (its mixture is not
   implemented) with the labels of `label_spec` (label_rows).
@@ -263,7 +265,20 @@ def samples(config, nets, state, sampler: str, num: int, seed: int,
   zy = np.concatenate([z, y], 1).astype(np.float32)
   d = z.shape[1]
   images = classifier.batched(lambda v: decode(state, v[:, :d], v[:, d:]), zy)
+  if cols is None and config.label_kind == 'classes':
+    cols = np.argmax(y, 1)
   return images, used, cols
+
+
+def class_grid(images: np.ndarray, classes: np.ndarray) -> np.ndarray:
+  """A grid with one row per class (in order), white tiles after a row's last image."""
+  present = np.unique(classes)
+  cols = max(int(np.sum(classes == c)) for c in present)
+  tiles = []
+  for c in present:
+    row = images[classes == c]
+    tiles += [row, np.ones((cols - len(row),) + images.shape[1:], images.dtype)]
+  return sampling.grid(np.concatenate(tiles), cols=cols)
 
 
 def generate(config, nets, state, mode: str, num: int, seed: int,
@@ -274,9 +289,11 @@ def generate(config, nets, state, mode: str, num: int, seed: int,
   reconstructions and interpolations the data images' own labels."""
   check_labels(config, nets, label_spec)
   if mode == 'sample':
-    images, _, cols = samples(config, nets, state, sampler, num, seed, gmm_cache,
-                              label_spec)
-    return images, sampling.grid(images, cols)
+    images, _, layout = samples(config, nets, state, sampler, num, seed, gmm_cache,
+                                label_spec)
+    if isinstance(layout, np.ndarray):
+      return images, class_grid(images, layout)
+    return images, sampling.grid(images, layout)
   if label_spec is not None:
     raise UsageError(f'--labels applies to --mode=sample (got --mode={mode}); '
                      'reconstructions use the images\' own labels')
