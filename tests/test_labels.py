@@ -4,6 +4,7 @@ head's masked loss and its gradient isolation, labeled_fraction, sample.py --lab
 
 import functools
 import io
+import json
 import os
 import subprocess
 import sys
@@ -295,7 +296,15 @@ def _train(workdir, **fields):
 
 @pytest.fixture(scope='module')
 def conditional_run(tmp_path_factory):
-  return _train(str(tmp_path_factory.mktemp('cond')), conditional=True, val_fraction=0.2)
+  return _train(str(tmp_path_factory.mktemp('cond')), conditional=True, val_fraction=0.2,
+                eval_every=2, eval_num=16, eval_features='classifier')
+
+
+def test_live_evaluation_of_a_conditional_run(conditional_run):
+  with open(os.path.join(conditional_run, 'eval.jsonl')) as f:
+    rows = [json.loads(line) for line in f]
+  assert [r['step'] for r in rows] == [2]
+  assert np.isfinite(rows[0]['fd']) and np.isfinite(rows[0]['recon_mse'])
 
 
 def test_config_json_knows_the_labels_and_grids_have_a_row_per_class(conditional_run):

@@ -6,10 +6,12 @@ of a fixed z (the averaged parameters when the run keeps them, as sample.py show
 reconstruction MSE of the held-out images for models with an encoder. Held out means the
 data set's 'validation' split, else its 'test' split (tfds mnist/cifar10; digits and
 folders need --config.val_fraction > 0 for one); without either the training images are
-the reference, and the first line says so. Results go to the progress line (or a line of their own at a step that logs nothing else), TensorBoard
-(eval/fd, eval/kid, eval/recon_mse) and WORKDIR/eval.jsonl (one JSON object per
-evaluation). Numbers from a few thousand samples are biased upwards against those from
-10,000 (README "Evaluation"); use them to follow one run, and `python -m
+the reference, and the first line says so. Results go to the progress line (or a line
+of their own at a step that logs nothing else), TensorBoard (eval/fd, eval/kid,
+eval/recon_mse) and WORKDIR/eval.jsonl (one JSON object per evaluation). A conditional
+model's samples are decoded with the held-out images' labels and its reconstructions
+with their own. Numbers from a few thousand samples are biased upwards against those
+from 10,000 (README "Evaluation"); use them to follow one run, and `python -m
 vaegan_jax.evaluate` for numbers to report.
 """
 

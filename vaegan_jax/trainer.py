@@ -63,8 +63,10 @@ def _progress_line(step, total, means, steps_per_s) -> str:
   updated = ' '.join(f'{r[:3]} {means[f"updated/{r}"]:.2f}' for r in networks.ROLES
                      if f'updated/{r}' in means and r != 'encoder')
   eta = (total - step) / steps_per_s if steps_per_s > 0 else float('inf')
+  # The auxiliary head's accuracy on the window's labelled real images (aux_weight > 0).
+  aux = f'aux acc {means["aux_accuracy"]:.3f}' if 'aux_accuracy' in means else ''
   return ' | '.join(p for p in (
-      f'step {step:>{len(str(total))}}/{total}', roles, d,
+      f'step {step:>{len(str(total))}}/{total}', roles, d, aux,
       f'updated {updated}' if 'updated/discriminator' in means else '',
       f'{steps_per_s:.2f} steps/s', f'ETA {_eta(eta)}') if p)
 
