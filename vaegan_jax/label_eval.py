@@ -8,8 +8,9 @@ CNN with one sigmoid output per attribute); the model generates one image per he
 label vector (prior codes, seeded); the predictor's output for each generated image
 (class probabilities, or 2 * sigmoid - 1 per attribute) is compared with the requested
 y: mean cosine similarity, mean squared error per entry, and accuracy (argmax for
-classes, sign per attribute). The same numbers for the held-out real images (their own
-labels) are the ceiling the predictor allows.
+classes, sign per attribute), and for classes the FD of the generated images to the
+held-out ones in the classifier's features. The same numbers for the held-out real
+images (their own labels) are the ceiling the predictor allows.
 
 Auxiliary heads (config.aux_weight > 0): the head's accuracy on the held-out images;
 with `baseline`, beside a network of the same architecture (the discriminator and its
@@ -115,9 +116,9 @@ def train_predictor(images: np.ndarray, y: np.ndarray, kind: str, *, steps: int 
 def conditional_scores(config, nets, state, *, seed: int = 0,
                        predictor_steps: int = 400) -> dict:
   """{'generated': scores, 'heldout': scores, ...} of a conditional model (module doc).
-  For classes each row also has 'fd': the Frechet distance, in the classifier's
-  features, to the held-out images (for 'heldout': of as many training images, the
-  floor of compare's tables)."""
+  For classes 'generated' also has 'fd': the Frechet distance, in the classifier's
+  features, to the held-out images (to compare models on the same split; no floor is
+  given: the only other real images, the training ones, trained the classifier)."""
   kind = config.label_kind
   train_x, train_y = labelled_images(config, 'train')
   predict, clf = train_predictor(train_x, train_y, kind, steps=predictor_steps,
@@ -135,7 +136,6 @@ def conditional_scores(config, nets, state, *, seed: int = 0,
     fd = lambda x: metrics.frechet_distance_from_stats(
         *metrics.gaussian_stats(clf.features(x)), *ref)
     out['generated']['fd'] = fd(gen)
-    out['heldout']['fd'] = fd(train_x[:len(held_x)])
   return out
 
 
