@@ -82,9 +82,10 @@ def _python(code, env=None, timeout=300, args=()):
                         text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
-# wgan: 2 critic micro-batches; +aux: the auxiliary head with half the labels hidden;
-# +conditional: labels into every network.
-@pytest.mark.parametrize('model', ['vaegan', 'wgan', 'vaegan+aux', 'vaegan+conditional'])
+# wgan: 2 critic micro-batches; +aux: the auxiliary head with half the labels hidden
+# (devices hold different numbers of labelled rows). '+conditional' (labels into every
+# network) also passes; left out of the suite for time.
+@pytest.mark.parametrize('model', ['vaegan', 'wgan', 'vaegan+aux'])
 def test_one_step_on_8_devices_equals_one_step_on_1_device(model):
   r = _python(_EIGHT_VS_ONE, {'XLA_FLAGS': '--xla_force_host_platform_device_count=8'},
               args=(model,))
