@@ -68,16 +68,17 @@ def digits_split(split: str, seed: int = 0, image_size: int = 16) -> Split:
   return load_split(split, seed, data='digits', image_size=image_size)
 
 
-def batched(fn: Callable[[np.ndarray], Any], x: np.ndarray,
-             chunk: int = CHUNK) -> np.ndarray:
-  """fn over x in chunks of `chunk` rows (the last padded), so fn compiles once."""
+def batched(fn: Callable[..., Any], *xs: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+  """fn over the rows of x (or of several arrays with as many rows, passed to fn
+  together) in chunks of `chunk` rows (the last padded), so fn compiles once."""
   out = []
-  for i in range(0, len(x), chunk):
-    part = np.asarray(x[i:i + chunk])
-    m = len(part)
+  for i in range(0, len(xs[0]), chunk):
+    parts = [np.asarray(x[i:i + chunk]) for x in xs]
+    m = len(parts[0])
     if m < chunk:
-      part = np.concatenate([part, np.zeros((chunk - m,) + part.shape[1:], part.dtype)])
-    out.append(np.asarray(fn(part))[:m])
+      parts = [np.concatenate([p, np.zeros((chunk - m,) + p.shape[1:], p.dtype)])
+               for p in parts]
+    out.append(np.asarray(fn(*parts))[:m])
   return np.concatenate(out)
 
 

@@ -92,8 +92,7 @@ class LiveEval:
     if self.y_z is None:
       gen = classifier.batched(lambda z: self._decode(state, z, None), self.z)
     else:
-      gen = classifier.batched(lambda zy: self._decode(state, *_split(zy, self.z)),
-                               np.concatenate([self.z, self.y_z], 1))
+      gen = classifier.batched(lambda z, y: self._decode(state, z, y), self.z, self.y_z)
     gen_f = self.fn(gen)
     out = {'eval/fd': metrics.frechet_distance_from_stats(*metrics.gaussian_stats(gen_f),
                                                           *self.ref_stats),
@@ -102,9 +101,7 @@ class LiveEval:
       if self.y is None:
         rec = classifier.batched(lambda x: self._recon(state, x, None), self.x)
       else:
-        idx = np.arange(len(self.x))
-        rec = classifier.batched(
-            lambda i: self._recon(state, self.x[i], self.y[i]), idx)
+        rec = classifier.batched(lambda x, y: self._recon(state, x, y), self.x, self.y)
       out['eval/recon_mse'] = float(np.mean((rec - self.x) ** 2))
     with open(self.path, 'a') as f:
       f.write(json.dumps({'step': step, **{k[5:]: v for k, v in out.items()},
@@ -112,11 +109,6 @@ class LiveEval:
                           'ref_split': self.split,
                           'seconds': round(time.time() - t, 2)}) + '\n')
     return out
-
-
-def _split(zy: np.ndarray, z: np.ndarray):
-  """[z, y] rows -> (z, y), for batching codes and labels together."""
-  return zy[:, :z.shape[1]], zy[:, z.shape[1]:]
 
 
 def summary(results: dict) -> str:

@@ -262,9 +262,7 @@ def samples(config, nets, state, sampler: str, num: int, seed: int,
                      '--sampler=prior')
   y, cols = label_rows(config, label_spec, num, seed)
   z, used = codes(config, nets, state, 'prior', num, seed, cache)
-  zy = np.concatenate([z, y], 1).astype(np.float32)
-  d = z.shape[1]
-  images = classifier.batched(lambda v: decode(state, v[:, :d], v[:, d:]), zy)
+  images = classifier.batched(lambda z, y: decode(state, z, y), z, y.astype(np.float32))
   if cols is None and config.label_kind == 'classes':
     cols = np.argmax(y, 1)
   return images, used, cols
