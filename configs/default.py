@@ -57,7 +57,10 @@ def get_config() -> ml_collections.ConfigDict:
   c.decoder_gan_balance = 'adaptive'
   # Weight of a pixel-wise term (pixel_likelihood, as the VAE's) added to L_llike in the
   # encoder's and decoder's losses; 0 in the paper (CVAE-GAN, VQGAN use one).
-  c.pixel_llike_weight = 3.0
+  c.pixel_llike_weight = 0.75
+  # 'features': the weight above is per element, scaled by |Dis_l| / |x| (3 on grey
+  # digits, 1 on 32x32 and 64x64 colour; objectives.pixel_weight); 'none': as given.
+  c.pixel_llike_scale = 'features'
   c.gan_generator_loss = 'non_saturating'  # 'saturating' (paper) or 'non_saturating'.
   c.gan_include_recon = False  # Discriminate x_rec as fake too (paper True, authors False).
   c.gan_real_weight = 1.0  # Weight of -log D(x) in L_GAN (authors 0.5).

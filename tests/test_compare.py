@@ -63,6 +63,7 @@ def test_compare_end_to_end(tmp_path):
   assert json.loads((tmp_path / 'seed0' / 'results.json').read_text())['seed'] == 0
   assert sum(on_disk['models'][m]['lowest_fd'] for m in models) == 1
   assert sum(on_disk['models'][m]['lowest_fd_gmm'] for m in models) == 1
+  assert sum(on_disk['models'][m]['lowest_fd_auto'] for m in models) == 1
   for m in models:
     (r,) = on_disk['models'][m]['runs']
     assert r['steps'] == 1 and r['diverged'] is None, (m, r)
@@ -74,11 +75,58 @@ def test_compare_end_to_end(tmp_path):
       assert 0 < r['recon_mse'] < 4  # per-pixel MSE of images in [-1, 1]
       assert np.isfinite(r['fd_gmm']) and r['fd_gmm'] != r['fd']
       assert rows[m][3] == f'{r["fd_gmm"]:.4g}'
+      assert r['auto_sampler'] in ('prior', 'gmm')
+      assert r['fd_auto'] == r['fd_gmm' if r['auto_sampler'] == 'gmm' else 'fd']
+    else:
+      assert (r['auto_sampler'], r['fd_auto']) == ('prior', r['fd'])
+    assert rows[m][10] == f'{r["fd_auto"]:.4g} ({r["auto_sampler"]} 1)'
     assert (r['dis_updated'] is not None) == (m != 'vae'), (m, r)  # has a discriminator
     assert rows[m][1] == '1/1' and (rows[m][6] == '—') == (m not in WITH_ENCODER)
     assert os.path.isdir(tmp_path / 'seed0' / m / 'checkpoints')
     assert f'[{m}] step 1/1' in log.getvalue()
   assert 'real data' in log.getvalue()  # the table is printed at the end
+  # Blurred real digits score worse than the real ones: the row that shows what
+  # images without fine detail get.
+  floor = on_disk['data_floor']
+  assert floor['fd_blurred'][0] > 1.5 * floor['fd'][0]
+  assert any(r.startswith('real data, blurred') for r in rows)
+
+
+def test_compare_trains_and_scores_colour_class_folders(tmp_path):
+  data = tmp_path / 'data'
+  rng = np.random.default_rng(0)
+  for c, colour in (('red', (200, 30, 30)), ('green', (30, 200, 30))):
+    (data / c).mkdir(parents=True)
+    for i in range(16):
+      img = np.clip(rng.normal(colour, 40, (20, 20, 3)), 0, 255).astype(np.uint8)
+      Image.fromarray(img).save(data / c / f'{i}.png')
+  split = classifier.load_split('train', 0, data='folder', image_size=16,
+                                data_path=str(data), channels=3)
+  assert split.images.shape == (26, 16, 16, 3)
+  # Class folders in sorted order: 0 green, 1 red; the channels are kept.
+  assert split.images[split.labels == 0][..., 1].mean() > 0.5
+  assert split.images[split.labels == 1][..., 0].mean() > 0.5
+  results = compare.compare(1, str(tmp_path / 'out'), models=('vae', 'vaegan'),
+                            num_samples=32, overrides=TINY, classifier_steps=20,
+                            data='folder', data_path=str(data), image_size=16,
+                            channels=3, out=io.StringIO())
+  assert results['channels'] == 3 and results['config'] == compare.COLOUR_CONFIG
+  for m in ('vae', 'vaegan'):
+    (r,) = results['models'][m]['runs']
+    assert r['steps'] == 1 and np.isfinite(r['fd']) and np.isfinite(r['recon_mse'])
+    cfg = json.loads((tmp_path / 'out' / 'seed0' / m / 'config.json').read_text())
+    assert (cfg['channels'], cfg['model']) == (3, m)
+  fig = Image.open(tmp_path / 'out' / 'samples.png')
+  assert fig.mode == 'RGB'
+  assert fig.size[1] == 5 * compare.FIGURE_SCALE * (16 + 2)  # data + 2 models x 2 rows
+  # The data row is in colour: its red and green tiles differ in their channels.
+  pixels = np.asarray(fig)[:fig.size[1] // 5, compare.LABEL_WIDTH:]
+  assert np.abs(pixels[..., 0].astype(int) - pixels[..., 1]).max() > 100
+  with pytest.raises(compare.UsageError, match='digits are grey'):
+    compare.compare(1, str(tmp_path / 'x'), channels=3)
+  with pytest.raises(compare.UsageError, match='--channels must be'):
+    compare.compare(1, str(tmp_path / 'x'), data='folder', data_path=str(data),
+                    channels=2)
 
 
 def test_compare_several_seeds_at_28x28_gives_mean_and_spread(tmp_path):

@@ -1,6 +1,7 @@
 """Who learns from what: per-role gradients, the decoder's GAN sign, golden values, jit."""
 
 import functools
+import importlib
 
 import chex
 import jax
@@ -20,7 +21,7 @@ from vaegan_jax import train_step as tstep
 # L_GAN reaches the encoder through x_rec and the exclusions below mean something. The
 # default recipe's extras are tested on their own (adaptive weight, pixel term, golden).
 PAPER_TERMS = dict(decoder_gan_balance='fixed', pixel_llike_weight=0.0,
-                   gan_include_recon=True)
+                   pixel_llike_scale='none', gan_include_recon=True)
 
 
 def _setup(paper_terms=True, **overrides):
@@ -151,7 +152,7 @@ def test_train_step_compiles_once():
 # If you changed the networks, the losses, the initialisation or the data order ON
 # PURPOSE, run `python -m pytest tests/test_objectives.py -k golden -s` and paste the
 # printed values here; an unexpected change means a behaviour change to investigate.
-GOLDEN = {  # pixel_llike_weight 3 (the recipe's since 2026-11-28)
+GOLDEN = {  # pixel term weight 3 as given (the digits' weight since 2026-11-28)
     'loss/decoder': 719.1283569335938,
     'loss/discriminator': 1.3847146034240723,
     'loss/encoder': 549.6862182617188,
@@ -168,7 +169,10 @@ GOLDEN = {  # pixel_llike_weight 3 (the recipe's since 2026-11-28)
 
 def test_golden_values_after_one_step():
   # The default recipe (tiny's one-pass critic_steps=0 put back to the recipe's 1).
-  config, nets, txs, state, batch, _ = _setup(paper_terms=False, critic_steps=1)
+  # The pixel weight as given: 3, what the recipe's scaled weight is on the digits.
+  config, nets, txs, state, batch, _ = _setup(paper_terms=False, critic_steps=1,
+                                              pixel_llike_weight=3.0,
+                                              pixel_llike_scale='none')
   step = tstep.make_train_step(config, nets, txs)
   state, _ = step(state, batch)
   _, metrics = step(state, input_pipeline.batch_for_step(
@@ -178,6 +182,40 @@ def test_golden_values_after_one_step():
   assert got.keys() == GOLDEN.keys()
   for k, v in GOLDEN.items():
     np.testing.assert_allclose(got[k], v, rtol=1e-4, err_msg=k)
+
+
+def test_scaled_pixel_weight_is_3_on_grey_digits_and_1_on_colour_and_is_what_trains():
+  # |Dis_l| / |x|: 4x4x64 / 16x16x1 (digits), 7x7x64 / 28x28x1 (MNIST), 8x8x64 / 32x32x3.
+  shapes = {'default': ((16, 16, 1), (4, 4, 64)), 'mnist': ((28, 28, 1), (7, 7, 64)),
+            'colour': ((32, 32, 3), (8, 8, 64))}
+  want = {'default': 3.0, 'mnist': 3.0, 'colour': 1.0}
+  for name, (image, feats) in shapes.items():
+    config = importlib.import_module(f'configs.{name}').get_config()
+    assert config.pixel_llike_scale == 'features'
+    assert objectives.pixel_weight(config, (2, *image), (2, *feats)) == want[name], name
+    config.pixel_llike_scale = 'none'
+    assert objectives.pixel_weight(config, (2, *image), (2, *feats)) == 0.75
+  # configs/tiny.py: Dis_l is 4x4x8 of a 16x16x1 image, so 0.75 becomes 0.375; the
+  # objective with the scaled weight is the objective with that weight as given.
+  _, _, _, state, batch, scaled = _setup(paper_terms=False, pixel_llike_weight=0.75)
+  _, _, _, _, _, given = _setup(paper_terms=False, pixel_llike_weight=0.375,
+                                pixel_llike_scale='none')
+  key = jax.random.PRNGKey(0)
+  out = [f(state.params, state.batch_stats, batch, key) for f in (scaled, given)]
+  losses = [{**o[0], 'gan_weight': o[1]['metrics']['decoder_gan_weight'],
+             'pixel': o[1]['metrics']['loss/pixel']} for o in out]
+  for k in ('encoder', 'decoder', 'gan_weight'):
+    np.testing.assert_allclose(losses[0][k], losses[1][k], rtol=1e-6, err_msg=k)
+  assert float(losses[0]['pixel']) > 0
+  with pytest.raises(ValueError, match='pixel_llike_scale'):
+    objectives.pixel_weight(configs_default(pixel_llike_scale='pixels'), (2, 4, 4, 1),
+                            (2, 1, 1, 8))
+
+
+def configs_default(**fields):
+  config = importlib.import_module('configs.default').get_config()
+  config.update(fields)
+  return config
 
 
 def test_per_source_batch_norm_normalises_each_group_alone():

@@ -1,9 +1,10 @@
-"""The offline digit classifier whose features score samples, and the data splits it uses.
+"""The offline classifier whose features score samples, and the data splits it uses.
 
 `load_split` gives compare's split of a labelled data set (the embedded digits, or a
-folder of class folders): 80% train, 20% held out, chosen by the seed. `train_classifier`
-trains a small CNN on the train split in seconds; its penultimate activations, scaled to
-unit RMS on the held-out images, are the features of vaegan_jax.metrics' FD and KID.
+folder of class folders, grey or colour): 80% train, 20% held out, chosen by the seed.
+`train_classifier` trains a small CNN on the train split in seconds; its penultimate
+activations, scaled to unit RMS on the held-out images, are the features of
+vaegan_jax.metrics' FD and KID.
 """
 
 from __future__ import annotations
@@ -28,16 +29,18 @@ CHUNK = 256  # examples per call of a jitted network (the last chunk is padded)
 
 @dataclasses.dataclass
 class Split:
-  """Images float32 [n, H, W, 1] in [-1, 1] and class labels int32 [n] of one split."""
+  """Images float32 [n, H, W, C] in [-1, 1] and class labels int32 [n] of one split."""
 
   images: np.ndarray
   labels: np.ndarray
 
 
-def data_fields(data: str, image_size: int, data_path: str = '') -> dict:
+def data_fields(data: str, image_size: int, data_path: str = '',
+                channels: int = 1) -> dict:
   """The config fields that make a model (or the classifier) read compare's data:
-  grayscale images at image_size, 20% of them held out by the seed."""
-  fields = dict(dataset=data, image_size=image_size, channels=1, crop='none',
+  images of `channels` channels (1: grey, 3: colour) at image_size, 20% of them held
+  out by the seed."""
+  fields = dict(dataset=data, image_size=image_size, channels=channels, crop='none',
                 random_flip=False, val_fraction=VAL_FRACTION)
   if data == 'folder':
     fields['data_path'] = data_path
@@ -45,14 +48,15 @@ def data_fields(data: str, image_size: int, data_path: str = '') -> dict:
 
 
 def load_split(split: str, seed: int = 0, *, data: str = 'digits', image_size: int = 16,
-               data_path: str = '') -> Split:
+               data_path: str = '', channels: int = 1) -> Split:
   """The 'train' (80%) or 'validation' (held-out 20%, chosen by `seed`) split.
 
-  data 'digits': input_pipeline.digits; 'folder': a folder of images in class
-  folders (DIR/<class>/*.png), whose folder names are the labels.
+  data 'digits': input_pipeline.digits (grey); 'folder': a folder of images in class
+  folders (DIR/<class>/*.png), whose folder names are the labels, read with `channels`
+  channels (1 grey, 3 colour).
   """
   config = ml_collections.ConfigDict(dict(
-      seed=seed, split=split, **data_fields(data, image_size, data_path)))
+      seed=seed, split=split, **data_fields(data, image_size, data_path, channels)))
   ds = input_pipeline.load(config)
   if ds.read_labels is None or ds.label_names not in (('digit',), ('class',)):
     raise input_pipeline.DataError(
@@ -86,7 +90,7 @@ def batched(fn: Callable[..., Any], *xs: np.ndarray, chunk: int = CHUNK) -> np.n
 
 
 class DigitClassifier(nn.Module):
-  """images [B, 16, 16, 1] -> (logits [B, 10], features [B, 64]).
+  """images [B, H, W, C] -> (logits [B, classes], features [B, 64]); grey or colour.
 
   conv 16 (3x3) - conv 32 (3x3, stride 2) - dense 64 (the feature layer) - dense 10.
   """
@@ -124,7 +128,7 @@ class Classifier:
     return f * self.scale
 
   def predict(self, images: np.ndarray) -> np.ndarray:
-    """Predicted digits, int [n]."""
+    """Predicted classes, int [n]."""
     return batched(lambda x: jnp.argmax(self.apply(self.params, x)[0], -1), images)
 
 
@@ -164,7 +168,7 @@ def train_classifier(train: Split, heldout: Split, *, steps: int = 400,
 
 def seed_classifier(seed: int, *, steps: int = 400, **split_args):
   """compare's split and classifier for `seed`: (train, heldout, classifier, the held-out
-  images' features). `split_args`: data, image_size, data_path (see load_split)."""
+  images' features). `split_args`: data, image_size, data_path, channels (load_split)."""
   train = load_split('train', seed, **split_args)
   heldout = load_split('validation', seed, **split_args)
   clf = train_classifier(train, heldout, steps=steps, seed=seed)

@@ -21,11 +21,17 @@ window), and scored on the held-out split:
               samples (z = prior_scale * N(0, I), one fixed key) and of the held-out
               images; lower is better. The "real data" row scores min(N, train size)
               train images the same way: the floor a perfect generator would reach
-              with the same number of samples.
+              with the same number of samples. The "real data, blurred" row scores
+              the same images after a Gaussian blur of BLUR_SIGMA pixels: what
+              images without fine detail score (smooth blobs of the right colours).
   FD, GMM:    (models with an encoder) the FD of N decoded codes drawn from a
               10-component Gaussian mixture fitted to the posterior means of the
               training images (ex-post density estimation, Ghosh et al. 2020;
               latent_density, `sample.py --sampler=gmm`).
+  FD, auto:   the FD of whichever of the two `sample.py`'s default sampler draws from
+              (prior or GMM: the one whose images are closer to the training images
+              in multi-scale sliced Wasserstein distance, latent_density.choose), and
+              which it chose; the prior's for a model without an encoder.
   KID:        unbiased squared MMD with the cubic polynomial kernel
               k(a, b) = (a.b / d + 1)^3 in the same features (0 in expectation for a
               perfect generator, whatever N).
@@ -60,6 +66,7 @@ import ml_collections
 import numpy as np
 from PIL import Image
 from PIL import ImageDraw
+from PIL import ImageFilter
 from PIL import ImageFont
 
 from vaegan_jax import classifier
@@ -67,6 +74,8 @@ from vaegan_jax import features as feats
 from vaegan_jax import latent_density
 from vaegan_jax import metrics
 from vaegan_jax import objectives
+from vaegan_jax import recipes
+from vaegan_jax import sample_cli
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
 from vaegan_jax import trainer
@@ -88,12 +97,14 @@ class UsageError(validation.ConfigError):
 # -------------------------------------------------------------------------- models
 
 
-def load_config(model: str) -> ml_collections.ConfigDict:
-  """get_config() of configs/<model>_digits.py."""
-  path = os.path.join(_REPO, 'configs', f'{model}_digits.py')
+COLOUR_CONFIG = 'colour'  # the networks compare trains on colour images by default
+
+
+def _config_file(name: str) -> ml_collections.ConfigDict:
+  """get_config() of a config file: a path, or a name in configs/ ('colour')."""
+  path = name if name.endswith('.py') else os.path.join(_REPO, 'configs', f'{name}.py')
   if not os.path.exists(path):
-    raise UsageError(f'no config for model {model!r}: {os.path.relpath(path)} does not '
-                     'exist')
+    raise UsageError(f'no config {name!r}: {os.path.relpath(path)} does not exist')
   if _REPO not in sys.path:  # config files import `configs.default`
     sys.path.insert(0, _REPO)
   spec = importlib.util.spec_from_file_location(
@@ -103,17 +114,34 @@ def load_config(model: str) -> ml_collections.ConfigDict:
   return module.get_config()
 
 
+def load_config(model: str, base: str = '') -> ml_collections.ConfigDict:
+  """The config compare trains `model` from, before compare's data fields.
+
+  base '': configs/<model>_digits.py (the digits networks, the model's recipe); a
+  config name or path: that config's networks with `model`'s recipe
+  (recipes.apply), e.g. 'colour' (configs/colour.py) for colour images.
+  """
+  if not base:
+    return _config_file(f'{model}_digits')
+  config = _config_file(base)
+  if model not in recipes.RECIPES:
+    raise UsageError(f'no recipe for model {model!r}')
+  recipes.apply(config, model)
+  return config
+
+
 def model_config(model: str, steps: int, seed: int = 0, overrides: dict | None = None,
-                 *, data: str = 'digits', image_size: int = 16,
-                 data_path: str = '') -> ml_collections.ConfigDict:
-  """The config compare trains `model` with: its digits config (its own recipe) on
-  the train split of compare's data at `image_size`, `steps` steps, images and a
-  checkpoint only at the end, then the `overrides` that the config has (others are
-  skipped)."""
-  config = load_config(model)
+                 *, data: str = 'digits', image_size: int = 16, data_path: str = '',
+                 channels: int = 1, base: str = '') -> ml_collections.ConfigDict:
+  """The config compare trains `model` with: `load_config(model, base)` (its own
+  recipe; base '' means the digits networks for grey images and configs/colour.py's
+  for colour ones) on the train split of compare's data at `image_size` and
+  `channels`, `steps` steps, images and a checkpoint only at the end, then the
+  `overrides` that the config has (others are skipped)."""
+  config = load_config(model, base or (COLOUR_CONFIG if channels == 3 else ''))
   updates = dict(seed=seed, num_train_steps=steps, split='train', image_every=0,
                  checkpoint_every=steps, log_every=max(1, steps // 20),
-                 **classifier.data_fields(data, image_size, data_path))
+                 **classifier.data_fields(data, image_size, data_path, channels))
   updates.update({k: v for k, v in (overrides or {}).items() if k in config})
   try:
     config.update(updates)
@@ -141,6 +169,19 @@ class _Prefixed:
 
 
 CLASS_SHARE = 0.02  # a class "appears" among the samples above this share of them
+BLUR_SIGMA = 1.0  # pixels: the blurred real images of the "real data, blurred" row
+
+
+def blurred(images: np.ndarray, sigma: float = BLUR_SIGMA) -> np.ndarray:
+  """images [n, H, W, C] in [-1, 1] after a Gaussian blur of `sigma` pixels (PIL's,
+  on the 8-bit images), same shape and range."""
+  out = np.empty_like(images, dtype=np.float32)
+  for i, im in enumerate(images):
+    u = np.clip((im + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+    pil = Image.fromarray(u[..., 0] if u.shape[-1] == 1 else u)
+    b = np.asarray(pil.filter(ImageFilter.GaussianBlur(sigma)), np.float32)
+    out[i] = (b / 127.5 - 1.0).reshape(im.shape)
+  return out
 
 
 def _scores(samples: np.ndarray, clf: classifier.Classifier, heldout_features,
@@ -180,7 +221,7 @@ def _evaluate(config, nets, state, heldout: classifier.Split, clf: classifier.Cl
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
   samples = classifier.batched(lambda z: decode(state, z), z)
   result = dict(prior_scale=float(config.prior_scale), recon_mse=None, fd_gmm=None,
-                kid_gmm=None, classes_gmm=None,
+                kid_gmm=None, classes_gmm=None, auto_sampler=None,
                 **_scores(samples, clf, heldout_features, embed))
   mixed = None
   if nets.encoder is not None and 'encoder' in state.params:
@@ -195,6 +236,11 @@ def _evaluate(config, nets, state, heldout: classifier.Split, clf: classifier.Cl
                                  latent_density.sample(gmm, num_samples, seed))
       result.update({f'{k}_gmm': v for k, v in
                      _scores(mixed, clf, heldout_features, embed).items()})
+      if config.model in sample_cli.CHOOSING_MODELS:
+        gmm.update(sample_cli.choice_distances(config, nets, state, gmm, train_images))
+      result['auto_sampler'] = sample_cli.auto_sampler(gmm)
+  result['auto_sampler'] = result['auto_sampler'] or 'prior'
+  result['fd_auto'] = result['fd_gmm' if result['auto_sampler'] == 'gmm' else 'fd']
   return result, samples, mixed
 
 
@@ -244,7 +290,8 @@ def _font(size: int = 14):
 
 
 def write_figure(rows: Sequence[tuple[str, np.ndarray | None]], path: str) -> None:
-  """One row of SAMPLES_PER_ROW images per (name, images [n, H, W, 1] or None).
+  """One row of SAMPLES_PER_ROW images per (name, images [n, H, W, C] or None), C = 1
+  (grey) or 3 (colour).
 
   The first row must have images; a None row (a diverged model) is left white.
   """
@@ -256,13 +303,17 @@ def write_figure(rows: Sequence[tuple[str, np.ndarray | None]], path: str) -> No
     tiles.append(sampling.grid(images[:SAMPLES_PER_ROW], cols=SAMPLES_PER_ROW))
   scale = max(1, round(FIGURE_SCALE * 16 / shape[0]))
   h, w = (scale * s for s in tiles[0].shape[:2])
-  fig = Image.new('L', (LABEL_WIDTH + w, h * len(rows)), 255)
+  colour = shape[-1] == 3
+  fig = Image.new('RGB' if colour else 'L', (LABEL_WIDTH + w, h * len(rows)),
+                  (255, 255, 255) if colour else 255)
   draw, font = ImageDraw.Draw(fig), _font()
   for i, ((name, _), tile) in enumerate(zip(rows, tiles)):
-    fig.paste(Image.fromarray(tile[..., 0]).resize((w, h), Image.NEAREST),
+    fig.paste(Image.fromarray(tile if colour else tile[..., 0]).resize((w, h),
+                                                                        Image.NEAREST),
               (LABEL_WIDTH, i * h))
     top, bottom = draw.textbbox((0, 0), name, font=font)[1::2]
-    draw.text((6, i * h + (h - (bottom - top)) // 2 - top), name, fill=0, font=font)
+    draw.text((6, i * h + (h - (bottom - top)) // 2 - top), name,
+              fill=(0, 0, 0) if colour else 0, font=font)
   fig.save(path)
 
 
@@ -280,12 +331,19 @@ def _mean_sd(values: Sequence[float | None], spec: str) -> str:
   return f'{np.mean(v):{spec}} ± {np.std(v, ddof=1):{spec}}'
 
 
+def _choices(runs) -> str:
+  """'prior 2, gmm 1': the auto sampler's choice over the runs."""
+  got = [x['auto_sampler'] for x in runs if x.get('auto_sampler')]
+  return ', '.join(f'{k} {got.count(k)}' for k in dict.fromkeys(sorted(got))) or '—'
+
+
 def results_table(results: dict) -> str:
   """The markdown table of a compare() result: per model, mean ± sd over the seeds."""
   n = len(results['seeds'])
   lines = ['| model | seeds | FD | FD, codes\' GMM | KID | classes | recon MSE | '
-           'D updated (2nd half) | lowest FD | lowest FD, GMM | train time (s) |',
-           '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+           'D updated (2nd half) | lowest FD | lowest FD, GMM | FD, auto sampler | '
+           'lowest FD, auto | train time (s) |',
+           '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
   for name, r in results['models'].items():
     runs = r['runs']
     ok = [x for x in runs if not x['diverged']]
@@ -296,11 +354,15 @@ def results_table(results: dict) -> str:
         f'{col("fd_gmm", ".4g")} | {col("kid", ".4g")} | '
         f'{col("classes", ".1f")} | {col("recon_mse", ".4f")} | '
         f'{col("dis_updated", ".2f")} | {r["lowest_fd"]}/{n} | {r["lowest_fd_gmm"]}/{n} | '
+        f'{col("fd_auto", ".4g")} ({_choices(ok)}) | {r["lowest_fd_auto"]}/{n} | '
         f'{_mean_sd([x["train_time_s"] for x in runs], ".0f")} |')
   floor = results['data_floor']
   lines.append(f'| real data ({floor["num_images"]} train images) | {n} | '
                f'{_mean_sd(floor["fd"], ".4g")} | — | {_mean_sd(floor["kid"], ".4g")} | '
-               '— | — | — | — | — | — |')
+               '— | — | — | — | — | — | — | — |')
+  lines.append(f'| real data, blurred (sigma {BLUR_SIGMA:g} px) | {n} | '
+               f'{_mean_sd(floor["fd_blurred"], ".4g")} | — | — | — | — | — | — | — | — '
+               '| — | — |')
   return '\n'.join(lines)
 
 
@@ -310,11 +372,13 @@ def _markdown(results: dict) -> str:
   size = results['image_size']
   seeds = ', '.join(map(str, results['seeds']))
   return '\n'.join([
-      f'# The family on {results["data_name"]}, {size}x{size}, {results["steps"]} steps '
+      f'# The family on {results["data_name"]}, {size}x{size}'
+      f'{"x3" if results["channels"] == 3 else ""}, {results["steps"]} steps '
       f'each, seeds {seeds}',
       '',
       f'Every model trained on the {results["train_examples"]} training images '
-      f'(batch size {batches}; each model its own config, `configs/<model>_digits.py`) '
+      f'(batch size {batches}; networks of `configs/{results["config"]}.py`, each '
+      'model its own recipe) '
       f'and scored on the {results["heldout_examples"]} held-out images. Per seed: '
       'another split, classifier, initialisation and stream of batches. Cells are mean '
       '± standard deviation over the seeds.',
@@ -335,7 +399,8 @@ def _markdown(results: dict) -> str:
       f'{results["num_samples"]} prior samples (z = prior_scale * N(0, I)) and of the '
       'held-out images. Lower is better; the real-data row (training images against '
       'held-out images, as many as there are samples) is what a perfect generator '
-      'would score.',
+      'would score; the blurred row, the same images after a Gaussian blur of '
+      f'{BLUR_SIGMA:g} pixel, what images without fine detail score.',
       f'- **FD, codes\' GMM** (models with an encoder): the same FD for '
       f'{results["num_samples"]} decoded codes drawn from a {latent_density.COMPONENTS}-'
       'component Gaussian mixture fitted to the posterior means of the training images '
@@ -350,6 +415,10 @@ def _markdown(results: dict) -> str:
       'was updated (— where nothing can skip it).',
       '- **lowest FD**: on how many seeds the model had the lowest FD of all; **lowest '
       'FD, GMM**: the same with the mixture\'s FD for the models that have one.',
+      '- **FD, auto sampler**: the FD of what `sample.py` draws by default: the prior or '
+      'the mixture, whichever gives images closer to the training images in multi-scale '
+      'sliced Wasserstein distance (no classifier; how often each was chosen in '
+      'brackets), and on how many seeds it was the lowest.',
       '- **train time**: wall time of training, compilation included.',
       '',
   ])
@@ -359,10 +428,14 @@ def _markdown(results: dict) -> str:
 
 
 def _check_args(data, steps, models, num_samples, classifier_steps, seeds, image_size,
-                data_path):
+                data_path, channels):
   if data not in DATA:
     raise UsageError(f'unsupported --data {data!r}: compare supports '
                      f'{" and ".join(DATA)}')
+  if channels not in (1, 3):
+    raise UsageError(f'--channels must be 1 (grey) or 3 (colour), got {channels}')
+  if data == 'digits' and channels != 1:
+    raise UsageError('the digits are grey: --channels=3 needs --data=folder')
   if data == 'folder' and not data_path:
     raise UsageError('--data=folder needs --data_path: a folder of images in class '
                      'folders (DIR/<class>/*.png)')
@@ -408,6 +481,7 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
   floor_idx = np.sort(np.random.default_rng([seed, 13]).choice(
       len(train.images), n_floor, replace=False))
   floor_features = embed(train.images[floor_idx])
+  blur_features = embed(blurred(train.images[floor_idx]))
   # The figure's data row, spread over the held-out split (a folder's is in class order).
   shown = np.linspace(0, len(heldout.images) - 1, SAMPLES_PER_ROW).astype(int)
   results = dict(
@@ -415,6 +489,8 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
       classifier_accuracy=clf.heldout_accuracy,
       data_floor=dict(fd=metrics.frechet_distance(floor_features, heldout_features),
                       kid=metrics.kernel_distance(floor_features, heldout_features),
+                      fd_blurred=metrics.frechet_distance(blur_features,
+                                                          heldout_features),
                       num_images=n_floor),
       models={}, rows=[('held-out data', heldout.images[shown])])
   for i, (model, config) in enumerate(configs.items()):
@@ -446,7 +522,8 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
       results['models'][model] = dict(
           steps=None, train_time_s=time.perf_counter() - t, recon_mse=None, fd=None,
           kid=None, classes=None, dis_updated=None, prior_scale=None, fd_gmm=None,
-          kid_gmm=None, classes_gmm=None, diverged=str(e).split(':')[0])
+          kid_gmm=None, classes_gmm=None, auto_sampler=None, fd_auto=None,
+          diverged=str(e).split(':')[0])
       results['rows'].append((f'{model} (diverged)', None))
       continue
     # A resumed run adds its time and log windows to those of the earlier sessions.
@@ -475,8 +552,8 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
             num_samples: int = 1000, overrides: dict | None = None,
             classifier_steps: int = 400, seed: int = 0, seeds: int = 1,
             data: str = 'digits', image_size: int = 16, data_path: str = '',
-            features: str = 'classifier', inception_weights: str | None = None,
-            out=sys.stdout) -> dict:
+            channels: int = 1, config: str = '', features: str = 'classifier',
+            inception_weights: str | None = None, out=sys.stdout) -> dict:
   """Trains each of `models` for `steps` steps, on `seeds` seeds, and scores them alike.
 
   Args:
@@ -493,6 +570,11 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
     data: 'digits' (the embedded digits) or 'folder' (`data_path`, class folders).
     image_size: height = width the images are resized to and the models generate.
     data_path: the folder, for data='folder'.
+    channels: 1 (grey) or 3 (colour; data='folder'): what the models and the
+      classifier read.
+    config: the networks every model is built with, a config name in configs/ or a
+      path, each model with its own recipe (recipes.apply); '' = the digits configs
+      (configs/<model>_digits.py) for grey images, configs/colour.py for colour.
     features: 'classifier' (the seed's digit classifier, offline) or 'inception'
       (pytorch-fid's network, `inception_weights` or pytorch-fid's cache) for FD/KID;
       the classes column always uses the classifier.
@@ -504,20 +586,25 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
     won), 'lowest_fd_gmm' (seeds won, mixture FDs where there are), 'runs': [per seed:
     {'seed', 'steps' (None if diverged), 'train_time_s', 'recon_mse', 'fd_gmm',
     'kid_gmm', 'classes_gmm' (None without an encoder), 'fd', 'kid', 'classes',
+    'auto_sampler' (what `sample.py`'s default sampler draws from: 'prior' or 'gmm',
+    latent_density.choose), 'fd_auto' (its FD), with 'lowest_fd_auto' beside the others,
     'dis_updated'
     (None where nothing skips the discriminator), 'prior_scale', 'diverged' (None or
-    where)}]}}, 'data_floor': {'fd': [per seed], 'kid': [...], 'num_images'},
+    where)}]}}, 'data_floor': {'fd': [per seed], 'kid': [...], 'fd_blurred': [...],
+    'num_images'},
     'classifier_accuracy': [per seed], and the run's settings and paths.
 
   Raises:
     UsageError, input_pipeline.DataError, checkpointing.CheckpointError,
     inception.WeightsMissing: one line (cli.run prints it).
   """
-  models = tuple(dict.fromkeys(models))
+  models, base = tuple(dict.fromkeys(models)), config
   _check_args(data, steps, models, num_samples, classifier_steps, seeds, image_size,
-              data_path)
-  split_args = dict(data=data, image_size=image_size, data_path=data_path)
-  configs = {m: model_config(m, steps, seed, overrides, **split_args) for m in models}
+              data_path, channels)
+  split_args = dict(data=data, image_size=image_size, data_path=data_path,
+                    channels=channels)
+  configs = {m: model_config(m, steps, seed, overrides, base=base, **split_args)
+             for m in models}
   missing = [k for k in (overrides or {}) if not any(k in c for c in configs.values())]
   if missing:
     raise UsageError(f'override {missing[0]!r} is not a field of any model config')
@@ -541,23 +628,27 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
 
   results = dict(
       data=data, data_name='the digits' if data == 'digits' else data_path,
-      image_size=image_size, steps=steps, seeds=[r['seed'] for r in per_seed],
+      image_size=image_size, channels=channels,
+      config=base or (COLOUR_CONFIG if channels == 3 else '<model>_digits'),
+      steps=steps, seeds=[r['seed'] for r in per_seed],
       num_samples=num_samples, classifier_steps=classifier_steps, features=features,
       train_examples=per_seed[0]['train_examples'],
       heldout_examples=per_seed[0]['heldout_examples'],
       classifier_accuracy=[r['classifier_accuracy'] for r in per_seed],
       data_floor=dict(fd=[r['data_floor']['fd'] for r in per_seed],
                       kid=[r['data_floor']['kid'] for r in per_seed],
+                      fd_blurred=[r['data_floor']['fd_blurred'] for r in per_seed],
                       num_images=per_seed[0]['data_floor']['num_images']),
       models={})
   for m in models:
     runs = [dict(seed=r['seed'], **r['models'][m]) for r in per_seed]
     results['models'][m] = dict(batch_size=configs[m].batch_size, runs=runs, lowest_fd=0,
-                                lowest_fd_gmm=0)
+                                lowest_fd_gmm=0, lowest_fd_auto=0)
   for r in per_seed:
     for key, fd in (('lowest_fd', lambda x: x['fd']),
                     ('lowest_fd_gmm', lambda x: x['fd'] if x['fd_gmm'] is None
-                     else x['fd_gmm'])):
+                     else x['fd_gmm']),
+                    ('lowest_fd_auto', lambda x: x['fd_auto'])):
       scored = {m: fd(x) for m, x in r['models'].items() if x['fd'] is not None}
       if scored:
         results['models'][min(scored, key=scored.get)][key] += 1
@@ -600,7 +691,8 @@ def main(argv):
             num_samples=f.num_samples, overrides=overrides,
             classifier_steps=f.classifier_steps, seed=f.seed, seeds=f.seeds,
             data=f.data, image_size=f.image_size, data_path=f.data_path,
-            features=f.features, inception_weights=f.inception_weights)
+            channels=f.channels, config=f.config, features=f.features,
+            inception_weights=f.inception_weights)
 
   return cli.run(run)
 
@@ -611,6 +703,10 @@ def _define_flags() -> None:
                       'images in class folders DIR/<class>/*.png).')
   flags.DEFINE_string('data_path', '', "--data=folder: the folder of class folders.")
   flags.DEFINE_integer('image_size', 16, 'Height = width of the images (16, 28, 32...).')
+  flags.DEFINE_integer('channels', 1, '1 (grey) or 3 (colour, --data=folder).')
+  flags.DEFINE_string('config', '', "Networks of every model: a config name in configs/ "
+                      "or a path ('' = configs/<model>_digits.py for grey, "
+                      'configs/colour.py for colour), each model with its own recipe.')
   flags.DEFINE_integer('seeds', 1, 'Number of seeds (--seed, --seed + 1, ...): mean and '
                        'spread per model.')
   flags.DEFINE_integer('steps', 2000, 'Training steps of every model.')

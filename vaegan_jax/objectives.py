@@ -15,6 +15,7 @@ MODELS and one config file.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Callable
 
 import jax
@@ -22,6 +23,28 @@ import jax.numpy as jnp
 
 from vaegan_jax import losses as L
 from vaegan_jax import networks
+
+
+def pixel_weight(config, image_shape, feature_shape) -> float:
+  """The weight of the VAE-GAN's pixel term, a Python float fixed by the shapes.
+
+  pixel_llike_scale='none': pixel_llike_weight as given. 'features': pixel_llike_weight
+  times |Dis_l| / |x|, the elements per example of the feature term over those of the
+  pixel term. Both terms are sums over their elements, so a fixed weight means a
+  different balance at every image size, channel count and discriminator width (at 16x16
+  and 28x28 grey |Dis_l| / |x| = 4, at 32x32 and 64x64 colour with the same stage widths
+  4/3); scaled, the weight is per element of each term and keeps its meaning. Old runs
+  saved without the field were trained with 'none'.
+  """
+  w = float(config.pixel_llike_weight)
+  scale = config.get('pixel_llike_scale', 'none')
+  if scale == 'none' or not w:
+    return w
+  if scale != 'features':
+    raise ValueError(f"unknown pixel_llike_scale {scale!r}; use 'features' or 'none'")
+  n_features = math.prod(feature_shape[1:])
+  n_pixels = math.prod(image_shape[1:])
+  return w * n_features / n_pixels
 
 
 def per_example_normal(key: jax.Array, shape, axis_name: str | None = None) -> jax.Array:
@@ -129,7 +152,6 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
       jnp.concatenate([z, z_p]), train, logits=True,
       **({} if y is None else {'y': jnp.concatenate([y, y])}))
   x_rec = jnp.tanh(a_gen[:b])
-  w_pix = config.pixel_llike_weight  # 0 in the paper
 
   def discriminate(a_gen):  # from the decoder's pre-tanh activation [2B, H, W, C]
     x_gen = jnp.tanh(a_gen)
@@ -152,6 +174,7 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   balance = config.decoder_gan_balance
   if balance == 'adaptive':
     out, dis_vjp, dis_bs = jax.vjp(discriminate, a_gen, has_aux=True)
+    w_pix = pixel_weight(config, x.shape, out[1].shape)
     g_rec = config.decoder_llike_weight * dis_vjp(jax.grad(llike)(out))[0]
     if w_pix:
       g_rec += w_pix * jax.grad(pixel)(a_gen)
@@ -159,6 +182,7 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
         g_rec, dis_vjp(jax.grad(gen)(out))[0], axis_name)
   elif balance == 'fixed':
     out, dis_bs = discriminate(a_gen)
+    w_pix = pixel_weight(config, x.shape, out[1].shape)
     gan_weight = config.decoder_gan_weight
   else:
     raise ValueError(f"unknown decoder_gan_balance {balance!r}; use 'fixed' or 'adaptive'")

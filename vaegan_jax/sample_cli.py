@@ -13,10 +13,14 @@ Modes (`num` = N):
                 (models with an encoder): z from the ex-post Gaussian mixture of the
                 posterior means of the first GMM_FIT_IMAGES training images
                 (latent_density; Ghosh et al. 2020), fitted once per checkpoint and
-                cached in WORKDIR/latent_gmm/. `sampler='auto'` (the default): 'gmm'
-                for a model with an encoder, 'prior' for one without; when the
-                mixture cannot be fitted (the training data is not there), one warning
-                line and the prior.
+                cached in WORKDIR/latent_gmm/. `sampler='auto'` (the default): for the
+                VAE-GAN, whichever of the two gives images closer to the training
+                images (latent_density.choose, measured when the mixture is fitted and
+                cached with it; a mixture cached before the choice existed means
+                'gmm'); 'gmm' for the other models with an encoder and 'prior' for
+                those without; when the mixture
+                cannot be fitted (the training data is not there), one warning line
+                and the prior.
   reconstruct:  the first N data images (deterministic) and their reconstructions
                 (decoded posterior means, or codes of a deterministic encoder), side
                 by side: each original is followed by its reconstruction in the next
@@ -50,9 +54,16 @@ from vaegan_jax import validation
 
 MODES = ('sample', 'reconstruct', 'interpolate')
 SAMPLERS = ('auto', 'prior', 'gmm')
-# The mixture's samples score better than the prior's for every model with an encoder
-# (README "The family": real MNIST, 3 seeds); the paper's prior stays --sampler=prior.
+# The mixture's samples score better than the prior's on real MNIST for every model
+# with an encoder (3 seeds), the VAE-GAN's prior samples better on colour photographs
+# (docs/colour.md): 'auto' measures which, per checkpoint (latent_density.choose).
 DEFAULT_SAMPLER = 'auto'
+CHOICE_SEED = 0  # the prior and mixture draws latent_density.choose compares
+# Models whose decoder is also trained on prior codes (by the GAN term), so that the
+# prior can be the better sampler: 'auto' measures it for them. A VAE's or AAE's decoder
+# never sees prior codes; their mixture's samples scored better on MNIST and on colour
+# patches alike (docs/colour.md), though the sliced distance prefers the VAE's prior.
+CHOOSING_MODELS = ('vaegan',)
 GMM_FIT_IMAGES = 10000  # training images whose codes the ex-post mixture is fitted to
 INTERPOLATION_STEPS = 8
 
@@ -116,11 +127,14 @@ def fit_gmm(config, nets, state, cache: str | None = None) -> dict:
   _warn(f'fitting a {latent_density.COMPONENTS}-component mixture to the codes of {n} '
         f'training images' + (f' (cached in {cache})' if cache else ''))
   encode = jax.jit(lambda s, x: sampling.encode(nets, s, x))
-  codes = classifier.batched(lambda x: encode(state, x), _data(config, n, ds))
+  images = _data(config, n, ds)
+  codes = classifier.batched(lambda x: encode(state, x), images)
   try:
     gmm = latent_density.fit(codes, seed=config.seed)
   except latent_density.FitError as e:
     raise UsageError(f'--sampler=gmm: {e}') from e
+  if config.model in CHOOSING_MODELS:
+    gmm.update(choice_distances(config, nets, state, gmm, images))
   if cache:
     try:
       os.makedirs(os.path.dirname(cache), exist_ok=True)
@@ -130,6 +144,27 @@ def fit_gmm(config, nets, state, cache: str | None = None) -> dict:
     except OSError as e:  # a read-only workdir: no cache, same samples
       _warn(f'warning: cannot cache the mixture in {cache}: {e.strerror or e}')
   return gmm
+
+
+def choice_distances(config, nets, state, gmm: dict, images: np.ndarray) -> dict:
+  """{'swd_prior', 'swd_gmm'}: latent_density.choose's distances of CHOICE_IMAGES
+  decoded prior and mixture codes (CHOICE_SEED) to as many training images."""
+  m = min(latent_density.CHOICE_IMAGES, len(images))
+  decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
+  prior = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(CHOICE_SEED), m))
+  drawn = [classifier.batched(lambda z: decode(state, z), z)
+           for z in (prior, latent_density.sample(gmm, m, CHOICE_SEED))]
+  _, dist = latent_density.choose(images[:m], *drawn, seed=CHOICE_SEED)
+  return {'swd_prior': np.asarray(dist['prior']), 'swd_gmm': np.asarray(dist['gmm'])}
+
+
+def auto_sampler(gmm: dict) -> str:
+  """'prior' or 'gmm': what sampler='auto' draws from for a model with this fitted
+  mixture (fit_gmm's): latent_density.choose's choice for the CHOOSING_MODELS, 'gmm'
+  for the others and for a mixture cached without the distances."""
+  if 'swd_prior' not in gmm:
+    return 'gmm'
+  return 'prior' if np.mean(gmm['swd_prior']) < np.mean(gmm['swd_gmm']) else 'gmm'
 
 
 def gmm_cache(workdir: str, config, state, ema: bool = True) -> str:
@@ -152,8 +187,9 @@ def codes(config, nets, state, sampler: str, num: int, seed: int,
           cache: str | None = None) -> tuple[np.ndarray, str]:
   """(`num` codes [num, Z] to decode, the sampler that drew them): prior draws from
   PRNGKey(seed) ('prior'), or draws from the mixture of the training codes ('gmm',
-  fitted or read from `cache`, see fit_gmm); 'auto' is 'gmm' for a model with an
-  encoder whose mixture can be fitted, else 'prior' (a warning line says why)."""
+  fitted or read from `cache`, see fit_gmm); 'auto', for a model with an encoder whose
+  mixture can be fitted, is auto_sampler's choice, else 'prior' (a warning line says
+  why)."""
   check_sampler(sampler)
   auto = sampler == 'auto'
   if auto:
@@ -167,7 +203,8 @@ def codes(config, nets, state, sampler: str, num: int, seed: int,
       _warn(f'warning: no codes\' mixture ({e}); sampling from the prior instead '
             '(--sampler=prior to choose it)')
     else:
-      return latent_density.sample(gmm, num, seed), 'gmm'
+      if not auto or auto_sampler(gmm) == 'gmm':
+        return latent_density.sample(gmm, num, seed), 'gmm'
   return np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), num)), 'prior'
 
 
