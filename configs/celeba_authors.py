@@ -15,6 +15,7 @@ from vaegan_jax import recipes
 
 def get_config():
   c = celeba.get_config()
+  c.kernel_size = 5  # the authors' networks
   recipes.apply(c, 'vaegan', fields=recipes.VAEGAN_AUTHORS)
   c.num_train_steps = 250 * 250
   return c

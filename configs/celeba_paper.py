@@ -12,6 +12,7 @@ from vaegan_jax import recipes
 
 def get_config():
   c = celeba.get_config()
+  c.kernel_size = 5  # the authors' networks
   c.enc_dense = 2048
   recipes.apply(c, 'vaegan', fields=recipes.VAEGAN_PAPER)
   return c

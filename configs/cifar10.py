@@ -10,6 +10,7 @@ def get_config():
   c.channels = 3
   c.crop = 'none'
   c.random_flip = True
+  c.kernel_size = 4  # no checkerboard (configs/celeba.py, docs/colour.md)
   c.latent_dim = 128
   c.enc_widths = (64, 128, 256)
   c.enc_dense = 1024
