@@ -90,18 +90,15 @@ def test_workdir_scores_its_samples_and_reconstructions_and_the_cli_prints_one_l
       capture_output=True, text=True, cwd=ROOT, check=True)
   lines = proc.stdout.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith('fid=') and 'recon_mse=' in lines[0]
-  # The default sampler is sample.py's: for a VAE-GAN the one its mixture's fit measured
-  # closer to the data (cached with the mixture); the result says which, and a mixture's
-  # result goes to ..._gmm.json.
-  with np.load(os.path.join(workdir, 'latent_gmm', '2.npz')) as f:
-    chosen = sample_cli.auto_sampler({k: f[k] for k in f.files})
-  assert f'sampler={chosen}' in lines[0]
-  name = 'eval_2_classifier_gmm.json' if chosen == 'gmm' else 'eval_2_classifier.json'
-  result = json.load(open(os.path.join(workdir, name)))
+  # The default sampler of a model with an encoder is the mixture of its training
+  # codes, as sample.py's: the result says so and goes to ..._gmm.json.
+  assert 'sampler=gmm' in lines[0]
+  result = json.load(open(os.path.join(workdir, 'eval_2_classifier_gmm.json')))
   assert result['n'] == result['n_ref'] == 40 and result['step'] == 2
-  assert result['sampler'] == chosen and result['fid'] > 0 and 0 < result['recon_mse'] < 4
+  assert result['sampler'] == 'gmm' and result['fid'] > 0 and 0 < result['recon_mse'] < 4
   assert f'fid={result["fid"]:.4f}' in lines[0]
-  config, nets, state, x, used = evaluate.generated(workdir, None, 40, 0, True, 'gmm')
+  assert os.path.exists(os.path.join(workdir, 'latent_gmm', '2.npz'))
+  config, nets, state, x, used = evaluate.generated(workdir, None, 40, 0, True)
   z, _ = sample_cli.codes(config, nets, state, 'gmm', 40, 0,
                           sample_cli.gmm_cache(workdir, config, state))
   assert used == 'gmm'
@@ -114,11 +111,7 @@ def test_workdir_scores_its_samples_and_reconstructions_and_the_cli_prints_one_l
   z = jax.random.normal(jax.random.PRNGKey(0), (40, config.latent_dim))
   assert used == 'prior'
   np.testing.assert_allclose(x, np.asarray(sampling.decode(nets, state, z)), atol=1e-6)
-  mixture = evaluate.evaluate(workdir=workdir, num=40, num_ref=40, features='classifier',
-                              classifier_steps=STEPS, sampler='gmm')
-  assert mixture['out'].endswith('eval_2_classifier_gmm.json')
-  assert prior['fid'] != mixture['fid']
-  assert result['fid'] == (mixture if chosen == 'gmm' else prior)['fid']
+  assert prior['fid'] != result['fid']
   assert prior['recon_mse'] == pytest.approx(result['recon_mse'], rel=1e-6)
   with pytest.raises(evaluate.UsageError, match='needs --workdir'):
     evaluate.evaluate(images=os.path.join(workdir, 'x.npy'), ref=workdir, sampler='gmm')

@@ -172,37 +172,12 @@ def test_gmm_sampler_decodes_mixture_draws_of_the_training_codes(run, tmp_path):
     sample_cli.generate(run.config, nets, state, 'sample', 4, 0, sampler='gmm')
 
 
-def test_auto_sampler_picks_the_sampler_whose_images_are_closer_to_the_data():
-  rng = np.random.default_rng(0)
-  real = rng.uniform(-1, 1, (64, 16, 16, 1))
-  near, far = np.clip(real + rng.normal(0, 0.05, real.shape), -1, 1), real * 0.2
-  assert latent_density.choose(real, near, far)[0] == 'prior'
-  choice, dist = latent_density.choose(real, far, near)
-  assert choice == 'gmm' and len(dist['prior']) == 2  # 16x16: one band, the low-pass
-  assert all(p > g for p, g in zip(dist['prior'], dist['gmm']))
-  gmm = {'swd_prior': np.array([0.3, 0.1]), 'swd_gmm': np.array([0.1, 0.2])}
-  assert sample_cli.auto_sampler(gmm) == 'gmm'  # mean 0.15 against the prior's 0.2
-  gmm['swd_gmm'] = np.array([0.3, 0.3])
-  assert sample_cli.auto_sampler(gmm) == 'prior'
-  assert sample_cli.auto_sampler({'weights': np.ones(2)}) == 'gmm'  # cached before
-
-
-def test_default_sampler_is_the_measured_choice_for_the_vaegan_else_the_prior(
+def test_default_sampler_is_the_mixture_with_an_encoder_else_the_prior(
     run, tmp_path, monkeypatch, capsys):
   out = str(tmp_path / 'g.png')
   default = sample_cli.sample_main(run.workdir, num=5, seed=2, out=out)
-  cache = sample_cli.gmm_cache(run.workdir, run.config, run.state)
-  with np.load(cache) as f:  # the choice's distances are cached with the mixture
-    gmm = {k: f[k] for k in f.files}
-  assert gmm['swd_prior'].shape == gmm['swd_gmm'].shape == (2,)
-  chosen = sample_cli.auto_sampler(gmm)
   np.testing.assert_array_equal(
-      default, sample_cli.sample_main(run.workdir, num=5, seed=2, out=out, sampler=chosen))
-  # Each choice is what auto then draws.
-  for want in ('prior', 'gmm'):
-    monkeypatch.setattr(sample_cli, 'auto_sampler', lambda g, want=want: want)
-    assert sample_cli.codes(run.config, run.nets, run.state, 'auto', 3, 2, cache)[1] == want
-  monkeypatch.undo()
+      default, sample_cli.sample_main(run.workdir, num=5, seed=2, out=out, sampler='gmm'))
   # auto applies to mode=sample only; reconstructions need no sampler.
   sample_cli.sample_main(run.workdir, num=2, mode='reconstruct', out=out)
   nets = dataclasses.replace(run.nets, encoder=None)
@@ -228,6 +203,21 @@ def test_default_sampler_is_the_measured_choice_for_the_vaegan_else_the_prior(
     sample_cli.codes(run.config, run.nets, run.state, 'gmm', 5, 2)
 
 
+def test_auto_sampler_is_the_configs_for_the_vaegan_and_the_mixture_for_the_others(run):
+  config = run.config.copy_and_resolve_references()
+  assert config.auto_sampler == 'gmm'  # configs/default.py's
+  config.auto_sampler = 'prior'  # configs/colour.py's
+  z, used = sample_cli.codes(config, run.nets, run.state, 'auto', 5, 2)
+  assert used == 'prior'
+  np.testing.assert_array_equal(
+      z, np.asarray(jax.random.normal(jax.random.PRNGKey(2), (5, config.latent_dim))))
+  config.model = 'vae'  # a decoder that never sees prior codes: always the mixture
+  assert sample_cli.auto_sampler(config, run.nets, run.state) == 'gmm'
+  del config['auto_sampler']  # a run saved before the field
+  config.model = 'vaegan'
+  assert sample_cli.auto_sampler(config, run.nets, run.state) == 'gmm'
+
+
 def _sample_py(*args):
   return subprocess.run([sys.executable, 'sample.py', *args], cwd=REPO,
                         capture_output=True, text=True, timeout=300, check=False)
@@ -242,10 +232,9 @@ def test_cli_success(run, tmp_path):
   assert Image.open(out).size == _png_size(4, cols=2)
   saved = np.load(arr)
   assert saved.dtype == np.float32 and saved.shape == (4, SIZE, SIZE, 1)
-  # The default sampler: the measured choice (this model is a VAE-GAN).
-  z, used = sample_cli.codes(run.config, run.nets, run.state, 'auto', 4, 9,
-                             sample_cli.gmm_cache(run.workdir, run.config, run.state))
-  assert used in ('prior', 'gmm')
+  # The default sampler: the mixture of the training codes (this model has an encoder).
+  z, used = sample_cli.codes(run.config, run.nets, run.state, 'gmm', 4, 9)
+  assert used == 'gmm'
   np.testing.assert_allclose(
       saved, np.asarray(sampling.decode(run.nets, run.state, z)), atol=1e-5)
 

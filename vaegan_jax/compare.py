@@ -28,10 +28,9 @@ window), and scored on the held-out split:
               10-component Gaussian mixture fitted to the posterior means of the
               training images (ex-post density estimation, Ghosh et al. 2020;
               latent_density, `sample.py --sampler=gmm`).
-  FD, auto:   the FD of whichever of the two `sample.py`'s default sampler draws from
-              (prior or GMM: the one whose images are closer to the training images
-              in multi-scale sliced Wasserstein distance, latent_density.choose), and
-              which it chose; the prior's for a model without an encoder.
+  FD, auto:   the FD of what `sample.py`'s default sampler draws from (the config's
+              auto_sampler, 'gmm' or 'prior', for a model with an encoder; the prior
+              for one without), and which that is.
   KID:        unbiased squared MMD with the cubic polynomial kernel
               k(a, b) = (a.b / d + 1)^3 in the same features (0 in expectation for a
               perfect generator, whatever N).
@@ -221,7 +220,7 @@ def _evaluate(config, nets, state, heldout: classifier.Split, clf: classifier.Cl
   decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
   samples = classifier.batched(lambda z: decode(state, z), z)
   result = dict(prior_scale=float(config.prior_scale), recon_mse=None, fd_gmm=None,
-                kid_gmm=None, classes_gmm=None, auto_sampler=None,
+                kid_gmm=None, classes_gmm=None,
                 **_scores(samples, clf, heldout_features, embed))
   mixed = None
   if nets.encoder is not None and 'encoder' in state.params:
@@ -236,10 +235,9 @@ def _evaluate(config, nets, state, heldout: classifier.Split, clf: classifier.Cl
                                  latent_density.sample(gmm, num_samples, seed))
       result.update({f'{k}_gmm': v for k, v in
                      _scores(mixed, clf, heldout_features, embed).items()})
-      if config.model in sample_cli.CHOOSING_MODELS:
-        gmm.update(sample_cli.choice_distances(config, nets, state, gmm, train_images))
-      result['auto_sampler'] = sample_cli.auto_sampler(gmm)
-  result['auto_sampler'] = result['auto_sampler'] or 'prior'
+  result['auto_sampler'] = sample_cli.auto_sampler(config, nets, state)
+  if result['auto_sampler'] == 'gmm' and result['fd_gmm'] is None:
+    result['auto_sampler'] = 'prior'  # no training images given: no mixture
   result['fd_auto'] = result['fd_gmm' if result['auto_sampler'] == 'gmm' else 'fd']
   return result, samples, mixed
 
@@ -415,10 +413,9 @@ def _markdown(results: dict) -> str:
       'was updated (— where nothing can skip it).',
       '- **lowest FD**: on how many seeds the model had the lowest FD of all; **lowest '
       'FD, GMM**: the same with the mixture\'s FD for the models that have one.',
-      '- **FD, auto sampler**: the FD of what `sample.py` draws by default: the prior or '
-      'the mixture, whichever gives images closer to the training images in multi-scale '
-      'sliced Wasserstein distance (no classifier; how often each was chosen in '
-      'brackets), and on how many seeds it was the lowest.',
+      '- **FD, auto sampler**: the FD of what `sample.py` draws by default (the '
+      'config\'s `auto_sampler`, in brackets, for a model with an encoder; the prior for '
+      'one without), and on how many seeds it was the lowest.',
       '- **train time**: wall time of training, compilation included.',
       '',
   ])
@@ -587,7 +584,7 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
     {'seed', 'steps' (None if diverged), 'train_time_s', 'recon_mse', 'fd_gmm',
     'kid_gmm', 'classes_gmm' (None without an encoder), 'fd', 'kid', 'classes',
     'auto_sampler' (what `sample.py`'s default sampler draws from: 'prior' or 'gmm',
-    latent_density.choose), 'fd_auto' (its FD), with 'lowest_fd_auto' beside the others,
+    sample_cli.auto_sampler), 'fd_auto' (its FD), with 'lowest_fd_auto' beside the others,
     'dis_updated'
     (None where nothing skips the discriminator), 'prior_scale', 'diverged' (None or
     where)}]}}, 'data_floor': {'fd': [per seed], 'kid': [...], 'fd_blurred': [...],

@@ -7,22 +7,13 @@ full-covariance GMM on the training codes of a trained autoencoder (VAE, WAE, RA
 gives better samples than the prior, because it puts no mass in the regions between
 the posteriors that the decoder never learned to decode. Nothing is trained: the
 decoder and encoder stay as they are.
-
-The mixture is not always the better sampler: it draws codes near the training
-images' posteriors, where a decoder with a pixel term in its loss outputs what that term
-asks for, the conditional mean (blurred, on photographs), while prior codes land where
-only the adversarial term trained it. `choose` picks between the two from the images
-alone (multi-scale sliced Wasserstein distance to training images, metrics.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from vaegan_jax import metrics
-
 COMPONENTS = 10  # Ghosh et al. 2020
-CHOICE_IMAGES = 1000  # images of each kind the automatic sampler choice compares
 
 
 class FitError(ValueError):
@@ -54,18 +45,3 @@ def sample(gmm: dict, num: int, seed: int = 0) -> np.ndarray:
   eps = rng.standard_normal((num, chol.shape[-1]))
   z = np.asarray(gmm['means'])[k] + np.einsum('nij,nj->ni', chol[k], eps)
   return z.astype(np.float32)
-
-
-def choose(real: np.ndarray, prior_images: np.ndarray, mixture_images: np.ndarray,
-           seed: int = 0) -> tuple[str, dict]:
-  """('prior' or 'gmm', {'prior': per-level distances, 'gmm': ...}): the sampler whose
-  decoded images are closer to the `real` training images [n, H, W, C] in
-  metrics.sliced_wasserstein averaged over the pyramid's levels; the mixture on a tie.
-
-  Measured with compare's held-out classifier FD (docs/colour.md): on 32x32 colour
-  patches the VAE-GAN's prior samples beat its mixture's (FD 0.70 against 1.84, seed 0)
-  and on real MNIST its mixture's beat the prior's (0.23 against 0.39, 3 seeds).
-  """
-  dist = {'prior': metrics.sliced_wasserstein(real, prior_images, seed=seed),
-          'gmm': metrics.sliced_wasserstein(real, mixture_images, seed=seed)}
-  return ('prior' if np.mean(dist['prior']) < np.mean(dist['gmm']) else 'gmm'), dist

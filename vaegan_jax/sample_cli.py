@@ -14,13 +14,10 @@ Modes (`num` = N):
                 posterior means of the first GMM_FIT_IMAGES training images
                 (latent_density; Ghosh et al. 2020), fitted once per checkpoint and
                 cached in WORKDIR/latent_gmm/. `sampler='auto'` (the default): for the
-                VAE-GAN, whichever of the two gives images closer to the training
-                images (latent_density.choose, measured when the mixture is fitted and
-                cached with it; a mixture cached before the choice existed means
-                'gmm'); 'gmm' for the other models with an encoder and 'prior' for
-                those without; when the mixture
-                cannot be fitted (the training data is not there), one warning line
-                and the prior.
+                VAE-GAN the run's config.auto_sampler ('gmm' unless its config says
+                'prior', as configs/colour.py does), 'gmm' for the other models with an
+                encoder, 'prior' for those without; when the mixture cannot be fitted (the training data is not
+                there), one warning line and the prior.
   reconstruct:  the first N data images (deterministic) and their reconstructions
                 (decoded posterior means, or codes of a deterministic encoder), side
                 by side: each original is followed by its reconstruction in the next
@@ -54,16 +51,10 @@ from vaegan_jax import validation
 
 MODES = ('sample', 'reconstruct', 'interpolate')
 SAMPLERS = ('auto', 'prior', 'gmm')
-# The mixture's samples score better than the prior's on real MNIST for every model
-# with an encoder (3 seeds), the VAE-GAN's prior samples better on colour photographs
-# (docs/colour.md): 'auto' measures which, per checkpoint (latent_density.choose).
+# 'auto': config.auto_sampler for a model with an encoder. The mixture's samples score
+# better than the prior's for every model with an encoder on real MNIST (3 seeds), the
+# VAE-GAN's prior samples better on colour photographs (docs/colour.md).
 DEFAULT_SAMPLER = 'auto'
-CHOICE_SEED = 0  # the prior and mixture draws latent_density.choose compares
-# Models whose decoder is also trained on prior codes (by the GAN term), so that the
-# prior can be the better sampler: 'auto' measures it for them. A VAE's or AAE's decoder
-# never sees prior codes; their mixture's samples scored better on MNIST and on colour
-# patches alike (docs/colour.md), though the sliced distance prefers the VAE's prior.
-CHOOSING_MODELS = ('vaegan',)
 GMM_FIT_IMAGES = 10000  # training images whose codes the ex-post mixture is fitted to
 INTERPOLATION_STEPS = 8
 
@@ -127,14 +118,11 @@ def fit_gmm(config, nets, state, cache: str | None = None) -> dict:
   _warn(f'fitting a {latent_density.COMPONENTS}-component mixture to the codes of {n} '
         f'training images' + (f' (cached in {cache})' if cache else ''))
   encode = jax.jit(lambda s, x: sampling.encode(nets, s, x))
-  images = _data(config, n, ds)
-  codes = classifier.batched(lambda x: encode(state, x), images)
+  codes = classifier.batched(lambda x: encode(state, x), _data(config, n, ds))
   try:
     gmm = latent_density.fit(codes, seed=config.seed)
   except latent_density.FitError as e:
     raise UsageError(f'--sampler=gmm: {e}') from e
-  if config.model in CHOOSING_MODELS:
-    gmm.update(choice_distances(config, nets, state, gmm, images))
   if cache:
     try:
       os.makedirs(os.path.dirname(cache), exist_ok=True)
@@ -146,32 +134,22 @@ def fit_gmm(config, nets, state, cache: str | None = None) -> dict:
   return gmm
 
 
-def choice_distances(config, nets, state, gmm: dict, images: np.ndarray) -> dict:
-  """{'swd_prior', 'swd_gmm'}: latent_density.choose's distances of CHOICE_IMAGES
-  decoded prior and mixture codes (CHOICE_SEED) to as many training images."""
-  m = min(latent_density.CHOICE_IMAGES, len(images))
-  decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
-  prior = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(CHOICE_SEED), m))
-  drawn = [classifier.batched(lambda z: decode(state, z), z)
-           for z in (prior, latent_density.sample(gmm, m, CHOICE_SEED))]
-  _, dist = latent_density.choose(images[:m], *drawn, seed=CHOICE_SEED)
-  return {'swd_prior': np.asarray(dist['prior']), 'swd_gmm': np.asarray(dist['gmm'])}
-
-
-def auto_sampler(gmm: dict) -> str:
-  """'prior' or 'gmm': what sampler='auto' draws from for a model with this fitted
-  mixture (fit_gmm's): latent_density.choose's choice for the CHOOSING_MODELS, 'gmm'
-  for the others and for a mixture cached without the distances."""
-  if 'swd_prior' not in gmm:
-    return 'gmm'
-  return 'prior' if np.mean(gmm['swd_prior']) < np.mean(gmm['swd_gmm']) else 'gmm'
-
-
 def gmm_cache(workdir: str, config, state, ema: bool = True) -> str:
   """Where the mixture of a checkpoint's codes is cached: WORKDIR/latent_gmm/<step>.npz
   (<step>_raw.npz for the raw parameters of a run that also keeps averaged ones)."""
   raw = '_raw' if not ema and config.ema_decay > 0 else ''
   return os.path.join(workdir, 'latent_gmm', f'{int(state.step)}{raw}.npz')
+
+
+def auto_sampler(config, nets, state) -> str:
+  """What sampler='auto' draws from: 'prior' for a model without an encoder; for the
+  VAE-GAN, whose decoder the GAN term trains on prior codes, config.auto_sampler ('gmm'
+  for a run saved before the field); 'gmm' for the VAE and the AAE, whose decoders never
+  see prior codes (their mixture's samples were the better ones on MNIST and on colour
+  photographs alike)."""
+  if not _has_encoder(nets, state):
+    return 'prior'
+  return config.get('auto_sampler', 'gmm') if config.model == 'vaegan' else 'gmm'
 
 
 def check_sampler(sampler: str, mode: str = 'sample') -> None:
@@ -187,13 +165,12 @@ def codes(config, nets, state, sampler: str, num: int, seed: int,
           cache: str | None = None) -> tuple[np.ndarray, str]:
   """(`num` codes [num, Z] to decode, the sampler that drew them): prior draws from
   PRNGKey(seed) ('prior'), or draws from the mixture of the training codes ('gmm',
-  fitted or read from `cache`, see fit_gmm); 'auto', for a model with an encoder whose
-  mixture can be fitted, is auto_sampler's choice, else 'prior' (a warning line says
-  why)."""
+  fitted or read from `cache`, see fit_gmm); 'auto' is auto_sampler's choice, and
+  'prior' where the mixture cannot be fitted (a warning line says why)."""
   check_sampler(sampler)
   auto = sampler == 'auto'
   if auto:
-    sampler = 'gmm' if _has_encoder(nets, state) else 'prior'
+    sampler = auto_sampler(config, nets, state)
   if sampler == 'gmm':
     try:
       gmm = fit_gmm(config, nets, state, cache)
@@ -203,8 +180,7 @@ def codes(config, nets, state, sampler: str, num: int, seed: int,
       _warn(f'warning: no codes\' mixture ({e}); sampling from the prior instead '
             '(--sampler=prior to choose it)')
     else:
-      if not auto or auto_sampler(gmm) == 'gmm':
-        return latent_density.sample(gmm, num, seed), 'gmm'
+      return latent_density.sample(gmm, num, seed), 'gmm'
   return np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), num)), 'prior'
 
 
