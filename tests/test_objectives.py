@@ -197,9 +197,11 @@ def test_scaled_pixel_weight_is_3_on_grey_digits_and_1_on_colour_and_is_what_tra
     assert objectives.pixel_weight(config, (2, *image), (2, *feats)) == 0.75
   # configs/tiny.py: Dis_l is 4x4x8 of a 16x16x1 image, so 0.75 becomes 0.375; the
   # objective with the scaled weight is the objective with that weight as given.
-  _, _, _, state, batch, scaled = _setup(paper_terms=False, pixel_llike_weight=0.75)
-  _, _, _, _, _, given = _setup(paper_terms=False, pixel_llike_weight=0.375,
-                                pixel_llike_scale='none')
+  config, nets, _, state, batch, scaled = _setup(paper_terms=False,
+                                                 pixel_llike_weight=0.75)
+  as_given = config.copy_and_resolve_references()
+  as_given.update(dict(pixel_llike_weight=0.375, pixel_llike_scale='none'))
+  given = functools.partial(objectives.vaegan, nets=nets, config=as_given)
   key = jax.random.PRNGKey(0)
   out = [f(state.params, state.batch_stats, batch, key) for f in (scaled, given)]
   losses = [{**o[0], 'gan_weight': o[1]['metrics']['decoder_gan_weight'],
