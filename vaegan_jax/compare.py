@@ -113,6 +113,12 @@ def _config_file(name: str) -> ml_collections.ConfigDict:
   return module.get_config()
 
 
+def networks_config(base: str, channels: int) -> str:
+  """The config whose networks compare trains: `base`, or by default '' (each model's
+  digits config) for grey images and COLOUR_CONFIG for colour ones."""
+  return base or (COLOUR_CONFIG if channels == 3 else '')
+
+
 def load_config(model: str, base: str = '') -> ml_collections.ConfigDict:
   """The config compare trains `model` from, before compare's data fields.
 
@@ -137,7 +143,7 @@ def model_config(model: str, steps: int, seed: int = 0, overrides: dict | None =
   for colour ones) on the train split of compare's data at `image_size` and
   `channels`, `steps` steps, images and a checkpoint only at the end, then the
   `overrides` that the config has (others are skipped)."""
-  config = load_config(model, base or (COLOUR_CONFIG if channels == 3 else ''))
+  config = load_config(model, networks_config(base, channels))
   updates = dict(seed=seed, num_train_steps=steps, split='train', image_every=0,
                  checkpoint_every=steps, log_every=max(1, steps // 20),
                  **classifier.data_fields(data, image_size, data_path, channels))
@@ -626,7 +632,7 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
   results = dict(
       data=data, data_name='the digits' if data == 'digits' else data_path,
       image_size=image_size, channels=channels,
-      config=base or (COLOUR_CONFIG if channels == 3 else '<model>_digits'),
+      config=networks_config(base, channels) or '<model>_digits',
       steps=steps, seeds=[r['seed'] for r in per_seed],
       num_samples=num_samples, classifier_steps=classifier_steps, features=features,
       train_examples=per_seed[0]['train_examples'],

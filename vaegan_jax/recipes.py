@@ -28,9 +28,8 @@ from __future__ import annotations
 #     VAE's MSE on real MNIST on 3 of 3 seeds (weight 1 trailed it by 4-9%).
 #   pixel_llike_scale='features': that weight per element, times |Dis_l| / |x|, so it keeps
 #     its meaning at any image size and channel count: 0.75 * 4 = 3 on grey digits (the
-#     measured weight, unchanged), 0.75 * 4/3 = 1 on 32x32 and 64x64 colour, where a summed
-#     weight 3 tripled the pixel term's share and left prior samples smooth
-#     (docs/colour.md).
+#     measured weight, unchanged), 0.75 * 4/3 = 1 on 32x32 and 64x64 colour, where the
+#     summed weight 3 left prior samples smoother (FD 1.15 against 0.70, docs/colour.md).
 #   use_equilibrium=False: with the above the discriminator never runs away.
 VAEGAN = dict(
     optimizer='adam', learning_rate=2e-4, adam_b1=0.5, adam_b2=0.999,
@@ -39,8 +38,8 @@ VAEGAN = dict(
     dis_weight_clip=0.0, prior_scale=1.0, use_equilibrium=False, equilibrium=0.68,
     margin=0.35, gan_generator_loss='non_saturating', decoder_gan_balance='adaptive',
     decoder_llike_weight=1.0, decoder_gan_weight=1.0, pixel_llike_weight=0.75,
-    pixel_llike_scale='features', pixel_likelihood='bernoulli', gan_include_recon=False, gan_real_weight=1.0,
-    gan_fake_weight=1.0, prior_weight=1.0,
+    pixel_llike_scale='features', pixel_likelihood='bernoulli', gan_include_recon=False,
+    gan_real_weight=1.0, gan_fake_weight=1.0, prior_weight=1.0,
 )
 
 # The authors' celeba_aegan.py (SPEC 2-4, 6): decoder w * L_llike + (1 - w) * GAN with
@@ -54,8 +53,8 @@ VAEGAN_AUTHORS = dict(
     dis_weight_clip=0.0, prior_scale=1.0, use_equilibrium=True, equilibrium=0.68,
     margin=0.35, gan_generator_loss='non_saturating', decoder_gan_balance='fixed',
     decoder_llike_weight=1e-6, decoder_gan_weight=1.0 - 1e-6, pixel_llike_weight=0.0,
-    pixel_llike_scale='none', pixel_likelihood='bernoulli', gan_include_recon=False, gan_real_weight=0.5,
-    gan_fake_weight=0.5, prior_weight=1.0,
+    pixel_llike_scale='none', pixel_likelihood='bernoulli', gan_include_recon=False,
+    gan_real_weight=0.5, gan_fake_weight=0.5, prior_weight=1.0,
 )
 
 # The paper as written (SPEC 2-3, 6): Dec minimises gamma * L_llike - L_GAN (saturating),
@@ -68,8 +67,8 @@ VAEGAN_PAPER = dict(
     dis_weight_clip=0.0, prior_scale=1.0, use_equilibrium=False, equilibrium=0.68,
     margin=0.35, gan_generator_loss='saturating', decoder_gan_balance='fixed',
     decoder_llike_weight=1e-6, decoder_gan_weight=1.0, pixel_llike_weight=0.0,
-    pixel_llike_scale='none', pixel_likelihood='bernoulli', gan_include_recon=True, gan_real_weight=1.0,
-    gan_fake_weight=1.0, prior_weight=1.0,
+    pixel_llike_scale='none', pixel_likelihood='bernoulli', gan_include_recon=True,
+    gan_real_weight=1.0, gan_fake_weight=1.0, prior_weight=1.0,
 )
 
 # The VAE-GAN default until this recipe (configs/default.py before it): the paper's
@@ -83,8 +82,8 @@ VAEGAN_BEFORE = dict(
     dis_weight_clip=0.0, prior_scale=1.0, use_equilibrium=True, equilibrium=0.68,
     margin=0.35, gan_generator_loss='non_saturating', decoder_gan_balance='fixed',
     decoder_llike_weight=1.0, decoder_gan_weight=1.0, pixel_llike_weight=0.0,
-    pixel_llike_scale='none', pixel_likelihood='bernoulli', gan_include_recon=True, gan_real_weight=1.0,
-    gan_fake_weight=1.0, prior_weight=1.0,
+    pixel_llike_scale='none', pixel_likelihood='bernoulli', gan_include_recon=True,
+    gan_real_weight=1.0, gan_fake_weight=1.0, prior_weight=1.0,
 )
 
 RECIPES = {

@@ -16,8 +16,9 @@ Modes (`num` = N):
                 cached in WORKDIR/latent_gmm/. `sampler='auto'` (the default): for the
                 VAE-GAN the run's config.auto_sampler ('gmm' unless its config says
                 'prior', as configs/colour.py does), 'gmm' for the other models with an
-                encoder, 'prior' for those without; when the mixture cannot be fitted (the training data is not
-                there), one warning line and the prior.
+                encoder, 'prior' for those without; when the mixture cannot be
+                fitted (the training data is not there), one warning line and the
+                prior.
   reconstruct:  the first N data images (deterministic) and their reconstructions
                 (decoded posterior means, or codes of a deterministic encoder), side
                 by side: each original is followed by its reconstruction in the next

@@ -132,12 +132,10 @@ def validate(config, num_examples: int | None = None) -> None:
                       f'(got {config.crop!r})')
   if config.prior_weight < 0:
     raise ConfigError(f'--config.prior_weight must be >= 0 (got {config.prior_weight})')
-  if config.get('auto_sampler', 'gmm') not in ('gmm', 'prior'):
-    raise ConfigError(f"--config.auto_sampler must be 'gmm' or 'prior' (got "
-                      f"{config.auto_sampler!r})")
-  if config.get('pixel_llike_scale', 'none') not in ('none', 'features'):
-    raise ConfigError(f"--config.pixel_llike_scale must be 'features' or 'none' (got "
-                      f"{config.pixel_llike_scale!r})")
+  for name, choices in (('auto_sampler', ('gmm', 'prior')),
+                        ('pixel_llike_scale', ('features', 'none'))):
+    if name in config:  # absent in a run saved before the field: its old meaning
+      _one_of(config, name, choices)
   if config.pixel_llike_weight < 0:
     raise ConfigError(f'--config.pixel_llike_weight must be >= 0 (got '
                       f'{config.pixel_llike_weight})')
