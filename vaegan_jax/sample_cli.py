@@ -11,13 +11,15 @@ Modes (`num` = N):
                 `label_rows`, and the prior's codes). `sampler='prior'` (the paper's):
                 z ~ N(0, prior_scale^2 I) drawn from PRNGKey(seed). `sampler='gmm'`
                 (models with an encoder): z from the ex-post Gaussian mixture of the
-                posterior means of the first GMM_FIT_IMAGES training images
-                (latent_density; Ghosh et al. 2020), fitted once per checkpoint and
-                cached in WORKDIR/latent_gmm/. `sampler='auto'` (the default): for the
-                VAE-GAN the run's config.auto_sampler ('gmm' unless its config says
-                'prior', as configs/colour.py does), 'gmm' for the other models with an
-                encoder, 'prior' for those without; when the mixture cannot be
-                fitted (the training data is not there), one warning line and the
+                posterior means of the first mixture.FIT_IMAGES training images
+                (latent_density; Ghosh et al. 2020), which the trainer stores beside
+                each checkpoint in WORKDIR/latent_gmm/ (vaegan_jax/mixture.py; fitted
+                from the training data on first use where it is missing).
+                `sampler='auto'` (the default): for the VAE-GAN the run's
+                config.auto_sampler ('gmm' unless its config says 'prior', as
+                configs/colour.py does), 'gmm' for the other models with an encoder,
+                'prior' for those without; when the mixture is neither stored nor can
+                be fitted (the training data is not there), one warning line and the
                 prior.
   reconstruct:  the first N data images (deterministic) and their reconstructions
                 (decoded posterior means, or codes of a deterministic encoder), side
@@ -45,6 +47,7 @@ from vaegan_jax import classifier
 from vaegan_jax import input_pipeline
 from vaegan_jax import labels as labels_lib
 from vaegan_jax import latent_density
+from vaegan_jax import mixture
 from vaegan_jax import objectives
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
@@ -56,7 +59,6 @@ SAMPLERS = ('auto', 'prior', 'gmm')
 # better than the prior's for every model with an encoder on real MNIST (3 seeds), the
 # VAE-GAN's prior samples better on colour photographs (docs/colour.md).
 DEFAULT_SAMPLER = 'auto'
-GMM_FIT_IMAGES = 10000  # training images whose codes the ex-post mixture is fitted to
 INTERPOLATION_STEPS = 8
 
 
@@ -106,40 +108,36 @@ def _data(config, n: int, ds=None) -> np.ndarray:
 
 
 def fit_gmm(config, nets, state, cache: str | None = None) -> dict:
-  """The ex-post GMM of the codes of the first GMM_FIT_IMAGES training images (all of
-  them if fewer), read from / written to the .npz `cache` when given."""
-  if cache and os.path.exists(cache):
-    with np.load(cache) as f:
-      return {k: f[k] for k in f.files}
+  """The ex-post GMM of the codes of the first mixture.FIT_IMAGES training images (all
+  of them if fewer): the one the trainer stored in the .npz `cache` when it wrote the
+  checkpoint, else fitted from the training data now (and stored there)."""
+  if cache:
+    gmm = mixture.load(cache)
+    if gmm is not None:
+      return gmm
   if not _has_encoder(nets, state):
     raise UsageError(f'model {config.model!r} has no encoder: --sampler=gmm fits a '
                      'mixture to encoded images (use --sampler=prior)')
   ds = input_pipeline.load(config)
-  n = min(GMM_FIT_IMAGES, ds.num_examples)
+  n = min(mixture.FIT_IMAGES, ds.num_examples)
   _warn(f'fitting a {latent_density.COMPONENTS}-component mixture to the codes of {n} '
         f'training images' + (f' (cached in {cache})' if cache else ''))
-  encode = jax.jit(lambda s, x: sampling.encode(nets, s, x))
-  codes = classifier.batched(lambda x: encode(state, x), _data(config, n, ds))
   try:
-    gmm = latent_density.fit(codes, seed=config.seed)
+    gmm = mixture.fit(config, nets, state, ds)
   except latent_density.FitError as e:
     raise UsageError(f'--sampler=gmm: {e}') from e
   if cache:
     try:
-      os.makedirs(os.path.dirname(cache), exist_ok=True)
-      tmp = cache + '.tmp.npz'
-      np.savez(tmp, **gmm)
-      os.replace(tmp, cache)
+      mixture.store(cache, gmm)
     except OSError as e:  # a read-only workdir: no cache, same samples
       _warn(f'warning: cannot cache the mixture in {cache}: {e.strerror or e}')
   return gmm
 
 
 def gmm_cache(workdir: str, config, state, ema: bool = True) -> str:
-  """Where the mixture of a checkpoint's codes is cached: WORKDIR/latent_gmm/<step>.npz
+  """Where the mixture of a checkpoint's codes is kept: WORKDIR/latent_gmm/<step>.npz
   (<step>_raw.npz for the raw parameters of a run that also keeps averaged ones)."""
-  raw = '_raw' if not ema and config.ema_decay > 0 else ''
-  return os.path.join(workdir, 'latent_gmm', f'{int(state.step)}{raw}.npz')
+  return mixture.path(workdir, config, int(state.step), ema)
 
 
 def auto_sampler(config, nets, state) -> str:
@@ -229,6 +227,8 @@ def label_rows(config, spec: str | None, num: int, seed: int):
   """
   if spec is None:
     return training_labels(config, num, seed), None
+  if not isinstance(spec, str):  # label rows [m, D] (the Python API)
+    return labels_lib.grid_rows(np.asarray(spec, np.float32), num)
   if os.path.exists(spec):
     return labels_lib.grid_rows(_read_label_file(spec, config), num)
   try:
@@ -258,7 +258,7 @@ def _data_y(config, n: int):
 
 
 def samples(config, nets, state, sampler: str, num: int, seed: int,
-            cache: str | None = None, label_spec: str | None = None):
+            cache: str | None = None, label_spec=None, decode=None):
   """(`num` decoded codes [num, H, W, C], the sampler used, the grid's layout: None
   (square), columns (a row per given label) or, for class labels drawn from the
   training set, each image's class (a row per class, see `class_grid`)).
@@ -267,7 +267,8 @@ def samples(config, nets, state, sampler: str, num: int, seed: int,
   implemented) with the labels of `label_spec` (label_rows).
   """
   check_labels(config, nets, label_spec)
-  decode = jax.jit(lambda s, z, y: sampling.decode(nets, s, z, y))
+  if decode is None:  # the API passes its own jitted decoder (compiled once per Model)
+    decode = jax.jit(lambda s, z, y: sampling.decode(nets, s, z, y))
   if not sampling.is_conditional(nets):
     z, used = codes(config, nets, state, sampler, num, seed, cache)
     return classifier.batched(lambda z: decode(state, z, None), z), used, None

@@ -16,6 +16,7 @@ from vaegan_jax import health
 from vaegan_jax import input_pipeline
 from vaegan_jax import labels
 from vaegan_jax import live_eval
+from vaegan_jax import mixture
 from vaegan_jax import networks
 from vaegan_jax import objectives
 from vaegan_jax import parallel
@@ -273,8 +274,13 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
         if last:
           log(f'samples: {path}')
       if step % config.checkpoint_every == 0 or last:
-        save(parallel.unreplicate(pstate))
+        state = parallel.unreplicate(pstate)
+        save(state)
         last_saved = step
+        if lead:  # what sampling needs, beside the checkpoint (vaegan_jax/mixture.py)
+          mixture.write_for_checkpoint(config, nets, state, ds, workdir, ts.averaged)
+          mixture.prune(workdir, set(mngr.all_steps()) | {step})
+        del state
     # A signal during the last step changes nothing: that step was saved as the last.
     if stop.signum is not None and last_saved < total:
       now = save_unsaved()
