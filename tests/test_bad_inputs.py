@@ -1,8 +1,9 @@
 """Bad input through the real command lines: one line, a nonzero status, no run touched.
 
 Each case runs a CLI (train.py, sample.py, the benchmark, compare) in a subprocess with
-one mistake. It must exit with the status README "Exit statuses" gives, print exactly
-one line on stderr (no traceback), and leave every file of an existing run as it was.
+one mistake. It must exit with the status that docs/robustness.md ("Exit statuses")
+gives, print exactly one line on stderr (no traceback), and leave every file of an
+existing run as it was.
 The cases run a few at a time: each is mostly the start-up of Python and JAX.
 """
 

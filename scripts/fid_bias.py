@@ -1,6 +1,6 @@
 """How FD and KID depend on the number of images: why small-N FID is not comparable.
 
-  python docs/fid_bias.py [--workdir W] [--reps 5]
+  python scripts/fid_bias.py [--workdir W] [--reps 5]
 
 Feature space: the digit classifier of `evaluate --features classifier` (16x16, trained
 on the embedded digits as evaluate trains it). Prints a markdown table per curve:

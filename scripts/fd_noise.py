@@ -1,6 +1,6 @@
 """How much compare's FD moves with the draw of prior samples alone.
 
-  python docs/fd_noise.py --out runs/compare --image_size 28 [--seed 0] [--draws 6]
+  python scripts/fd_noise.py --out runs/compare --image_size 28 [--seed 0] [--draws 6]
       [--models vae,dcgan,vaegan] [--data folder --data_path DIR] [--num_samples 1000]
 
 Reads the models that `python -m vaegan_jax.compare` trained in OUT/seed<s>/<model>,

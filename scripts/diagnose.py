@@ -1,9 +1,9 @@
 """Measures why a VAE-GAN's adversarial game stalls; writes the numbers and a figure.
 
-  python docs/diagnose.py --out runs/diagnose [--steps 1000] [--image_size 16]
+  python scripts/diagnose.py --out runs/diagnose [--steps 1000] [--image_size 16]
       [--data digits | --data folder --data_path DIR] [--seed 0]
       [--runs before,after]  # names from RUNS below
-  python docs/diagnose.py --out runs/diagnose --plot_only  # redraw from saved runs
+  python scripts/diagnose.py --out runs/diagnose --plot_only  # redraw from saved runs
 
 Trains each named run with the real train step (`vaegan_jax.train_step`) on the
 compare split of the data (80% train), logging every step's metrics, and every
@@ -17,8 +17,8 @@ compare split of the data (80% train), logging every step's metrics, and every
 
 Then it scores 1000 prior samples like `vaegan_jax.compare` (classifier FD against the
 held-out 20%) and saves OUT/<run>.npz. The figure OUT/diagnosis.png (copied to
-docs/vaegan_diagnosis.png for the README) shows, per run: the fraction of steps the
-discriminator was updated, D(x) and D(x_p), and the ratio of the decoder's gradient
+docs/vaegan_diagnosis.png for docs/gan_health.md) shows, per run: the fraction of steps
+the discriminator was updated, D(x) and D(x_p), and the ratio of the decoder's gradient
 norms |grad L_llike| / |grad L_gen|. Needs matplotlib (`pip install matplotlib`).
 """
 
@@ -56,8 +56,9 @@ from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
 from vaegan_jax import train_step as tstep
 
-# The runs of the README's diagnosis: the VAE-GAN as it was (the authors' equilibrium
-# rule, joint BatchNorm, equal weights) and the recipe that works (recipes.VAEGAN).
+# The runs of docs/gan_health.md's diagnosis: the VAE-GAN as it was (the authors'
+# equilibrium rule, joint BatchNorm, equal weights) and the recipe that works
+# (recipes.VAEGAN).
 RUNS = {
     'before': recipes.VAEGAN_BEFORE,
     'after': recipes.VAEGAN,

@@ -1,6 +1,6 @@
 """Where a trained model's sample FD comes from: its decoder, or the prior's gaps.
 
-  python docs/prior_gap.py --out runs/compare --image_size 28 [--seed 0]
+  python scripts/prior_gap.py --out runs/compare --image_size 28 [--seed 0]
       [--models vae,vaegan] [--data folder --data_path DIR]
 
 Reads the models that `python -m vaegan_jax.compare` trained in OUT/seed<s>/<model>
