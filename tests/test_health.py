@@ -17,7 +17,7 @@ def test_frozen_discriminator_warns_after_patience_windows_once():
   out = _feed(health.GanHealth(patience=3), [frozen] * 5)
   assert [len(w) for w in out] == [0, 0, 1, 0, 0]
   assert 'skipped on 98%' in out[2][0] and 'step 300' in out[2][0]
-  assert health.README_SECTION in out[2][0] and '\n' not in out[2][0]
+  assert health.DOCS_PAGE in out[2][0] and '\n' not in out[2][0]
 
 
 def test_a_healthy_window_resets_the_count_and_rearms_the_warning():

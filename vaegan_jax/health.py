@@ -10,14 +10,14 @@ windows before it is reported, and reported once until it clears:
 - the mean D(x_p) of the prior samples stayed below `min_d_fake`: the discriminator
   wins outright and the generator's gradient is all it gets from it.
 
-Both point to the README section that explains causes and remedies.
+Both point to the docs page that explains causes and remedies.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-README_SECTION = 'README.md, "Keeping the GAN healthy"'
+DOCS_PAGE = 'docs/gan_health.md'
 
 
 @dataclasses.dataclass
@@ -59,11 +59,11 @@ class GanHealth:
           f'warning: the discriminator was skipped on {1.0 - updated:.0%} of the steps '
           f'of the last {self.patience} logging windows (step {step}): it has stopped '
           'learning and the decoder trains against a frozen network. See '
-          f'{README_SECTION}.')
+          f'{DOCS_PAGE}.')
     d_fake = means.get('D/x_p')
     if self._condition('d_fake', d_fake is not None and d_fake < self.min_d_fake):
       warnings.append(
           f'warning: D(x_p) = {d_fake:.3f} < {self.min_d_fake} for {self.patience} '
           f'logging windows (step {step}): the discriminator wins outright and the '
-          f'samples are easy to tell from data. See {README_SECTION}.')
+          f'samples are easy to tell from data. See {DOCS_PAGE}.')
     return warnings

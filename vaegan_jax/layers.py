@@ -6,7 +6,7 @@
 (transposed) convolutions, which back both the transposed conv and the input gradient of
 a stride-2 conv, become stride-1 convs to 4x channels followed by depth-to-space;
 batch-norm sums become matrix-vector products instead of XLA:CPU's split reductions
-(README "Speed"). On GPU and TPU, cuDNN's and XLA's own convolutions are the fast ones,
+(docs/performance.md). On GPU and TPU, cuDNN's and XLA's own convolutions are the fast ones,
 so `config.layers` picks per backend (`use_rewrites`): 'auto' takes these rewrites on
 CPU and the plain flax layers elsewhere. The factories `conv`, `up_conv`, `batch_norm`,
 `dense` return either kind; tests/test_networks.py checks outputs and gradients of each
@@ -338,7 +338,7 @@ def _dcgan_scale_init(key, shape, dtype=jnp.float32):
 
 
 def kernel_init(init: str):
-  """Conv and dense weights: flax's LeCun normal, or DCGAN's N(0, 0.02) (seed 004)."""
+  """Conv and dense weights: flax's LeCun normal, or DCGAN's N(0, 0.02) (Radford et al. 2016)."""
   if init not in INITS:
     raise ValueError(f"unknown init {init!r}; use 'default' or 'dcgan'")
   return nn.initializers.normal(0.02) if init == 'dcgan' else nn.initializers.lecun_normal()

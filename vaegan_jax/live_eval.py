@@ -11,7 +11,7 @@ of their own at a step that logs nothing else), TensorBoard (eval/fd, eval/kid,
 eval/recon_mse) and WORKDIR/eval.jsonl (one JSON object per evaluation). A conditional
 model's samples are decoded with the held-out images' labels and its reconstructions
 with their own. Numbers from a few thousand samples are biased upwards against those
-from 10,000 (README "Evaluation"); use them to follow one run, and `python -m
+from 10,000 (docs/evaluation.md, "How many samples"); use them to follow one run, and `python -m
 vaegan_jax.evaluate` for numbers to report.
 """
 

@@ -1,4 +1,4 @@
-"""Pure loss functions (SPEC 2). Reduction: sum over features, mean over the batch.
+"""Pure loss functions (Larsen et al. 2016, section 2). Reduction: sum over features, mean over the batch.
 
 Every function returns a per-example vector [B]; objectives take the batch mean, so loss
 values do not depend on the batch size. GAN terms are written with log-sigmoid of logits
@@ -49,7 +49,7 @@ def generator_loss(logits: jax.Array, kind: str) -> jax.Array:
 
 def equilibrium_updates(real_cost: jax.Array, fake_cost: jax.Array, *,
                         equilibrium: float, margin: float):
-  """The authors' equilibrium rule (SPEC 4) as booleans, safe inside jit.
+  """The authors' equilibrium rule (their code; not in the paper) as booleans, safe inside jit.
 
   Args:
     real_cost: mean(-log D(x)) of the current forward pass.
@@ -100,11 +100,10 @@ def pixel_nll(activation: jax.Array, x: jax.Array, kind: str, sigma: float) -> j
 def masked_bce(logits: jax.Array, targets: jax.Array) -> tuple[jax.Array, jax.Array]:
   """Attribute BCE with missing rows: (loss [B] summed over attributes, mask [B]).
 
-  targets [B, A] in {0, 1}; a row of all -1 is an example without labels (the seed
-  notes' convention): its loss is 0 and mask 0. Average with `masked_mean`, which
-  divides by the number of labelled rows (the seed's weighted_bce summed instead, so
-  its loss grew with the number of labelled examples in the batch, and its mask also
-  dropped any row holding a single -1).
+  targets [B, A] in {0, 1}; a row of all -1 is an example without labels (this
+  project's convention): its loss is 0 and mask 0. Average with `masked_mean`, which
+  divides by the number of labelled rows (a sum instead would grow with the
+  number of labelled examples in the batch).
   """
   mask = jnp.any(targets != -1, axis=-1)
   t = jax.lax.stop_gradient(jnp.where(mask[:, None], targets, 0.0))

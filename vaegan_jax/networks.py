@@ -1,6 +1,7 @@
-"""The networks: encoder, decoder, discriminator (SPEC 5), architecture only.
+"""The networks: encoder, decoder, discriminator (the paper's and the authors'
+64x64 architectures), architecture only.
 
-Shapes follow SPEC 5 and are set by config only (widths, strides, image size). Convs
+Shapes follow the authors' architectures.py and are set by config only (widths, strides, image size). Convs
 followed by BatchNorm carry no bias: BatchNorm's shift makes it redundant work. The
 layers come from vaegan_jax/layers.py: the exact XLA:CPU rewrites or the plain flax
 layers (`reference_layers`, set by `config.layers`), with identical parameter trees.
@@ -128,7 +129,7 @@ class Discriminator(nn.Module):
   """x [B, H, W, C] -> (logit [B], Dis_l(x) [B, F]).
 
   Dis_l is the output of conv number `feature_layer` (1-based) before its BatchNorm.
-  The first conv has no BatchNorm (SPEC 5), so it keeps its bias. The logit is a raw
+  The first conv has no BatchNorm (as in the authors' code), so it keeps its bias. The logit is a raw
   score: GANs read it through a sigmoid (in the loss), WGAN's critic uses it as is.
   `leak` > 0 makes the activations leaky ReLUs. See Encoder: reference_layers, weight_init.
   With `label_dim` > 0 the call takes labels y [B, label_dim], concatenated to the dense

@@ -118,7 +118,7 @@ def _aux_loss(aux_logits, batch, config, axis_name):
 
 def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
            train: bool = True, axis_name: str | None = None):
-  """VAE-GAN (SPEC 2-4). One forward pass of each network.
+  """VAE-GAN (Larsen et al. 2016, sections 2-3; the equilibrium rule of their code). One forward pass of each network.
 
   Encoder: beta * L_prior + L_llike (beta = config.prior_weight, 1 in the paper).
   Decoder: a * L_llike + b * L_gen. Discriminator: L_GAN.
@@ -265,7 +265,7 @@ def _adaptive_weight(g_rec: jax.Array, g_gen: jax.Array, axis_name: str | None):
 
 
 def _equilibrium(real_cost, fake_cost, config, axis_name) -> dict:
-  """The authors' equilibrium rule (SPEC 4) as update flags, if config.use_equilibrium.
+  """The authors' equilibrium rule (their code; not in the paper) as update flags, if config.use_equilibrium.
 
   Reads the costs averaged over devices, so every replica takes the same branch.
   """
@@ -325,7 +325,7 @@ def _real_and_generated(params, batch_stats, batch, key, nets, config, train, ax
 
 def dcgan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
           train: bool = True, axis_name: str | None = None):
-  """DCGAN (seed 004): the decoder as generator against an image discriminator.
+  """DCGAN (Radford et al. 2016): the decoder as generator against an image discriminator.
 
   Discriminator: -log D(x) - log(1 - D(G(z))). Generator: config.gan_generator_loss
   (non-saturating -log D(G(z)) by default). The generator's loss depends on the
@@ -352,7 +352,7 @@ def dcgan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
 
 def wgan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
          train: bool = True, axis_name: str | None = None):
-  """WGAN (Arjovsky et al., seed 004): a critic f without sigmoid.
+  """WGAN (Arjovsky et al. 2017): a critic f without sigmoid.
 
   Critic: mean f(G(z)) - mean f(x), i.e. it maximises the estimate
   W = mean f(x) - mean f(G(z)) of the Wasserstein-1 distance (logged as 'W'). Generator:
@@ -371,7 +371,7 @@ def wgan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
 
 def aae(params, batch_stats, batch, key, *, nets: networks.Networks, config,
         train: bool = True, axis_name: str | None = None):
-  """Adversarial autoencoder (Makhzani et al., seed 003).
+  """Adversarial autoencoder (Makhzani et al. 2016).
 
   A deterministic encoder z = Enc(x), reconstruction x_rec = Dec(z) with the pixel
   likelihood of config.pixel_likelihood, and a discriminator on codes telling prior

@@ -9,12 +9,12 @@ shipped config agrees with its model's recipe.
 
 `--config.model=X` on the command line of train.py or the benchmark switches recipes
 too: the fields of X's recipe replace the config file's, except the fields also given
-on the command line, and one line lists what changed (README "Switching models").
+on the command line, and one line lists what changed (docs/configs.md, "Switching models").
 """
 
 from __future__ import annotations
 
-# The VAE-GAN recipe that works (README "Keeping the GAN healthy" has the measurements).
+# The VAE-GAN recipe that works (docs/gan_health.md has the measurements).
 # Each departure from the authors' code is a published mechanism:
 #   dis_batch_norm='per_source', Adam 2e-4 beta1 0.5, init 'dcgan', leaky ReLU 0.2 and one
 #     discriminator update before the others (critic_steps=1): DCGAN (Radford et al. 2016).
@@ -42,7 +42,7 @@ VAEGAN = dict(
     gan_real_weight=1.0, gan_fake_weight=1.0, prior_weight=1.0,
 )
 
-# The authors' celeba_aegan.py (SPEC 2-4, 6): decoder w * L_llike + (1 - w) * GAN with
+# The authors' celeba_aegan.py (andersbll/autoencoding_beyond_pixels): decoder w * L_llike + (1 - w) * GAN with
 # w = 1e-6, the discriminator sees real images and prior samples only, real/generated
 # weighted 1/2, the equilibrium rule (margin 0.35 around 0.68), RMSProp with weight decay
 # 1e-5 and the learning rate decayed linearly to 0. configs/celeba_authors.py.
@@ -57,7 +57,7 @@ VAEGAN_AUTHORS = dict(
     gan_real_weight=0.5, gan_fake_weight=0.5, prior_weight=1.0,
 )
 
-# The paper as written (SPEC 2-3, 6): Dec minimises gamma * L_llike - L_GAN (saturating),
+# The paper as written (sections 2-3 and 4): Dec minimises gamma * L_llike - L_GAN (saturating),
 # x_rec discriminated as fake, no equilibrium rule, RMSProp 3e-4 constant. gamma is not
 # published; 1e-6 as the authors' code. configs/celeba_paper.py.
 VAEGAN_PAPER = dict(
@@ -73,8 +73,7 @@ VAEGAN_PAPER = dict(
 
 # The VAE-GAN default until this recipe (configs/default.py before it): the paper's
 # weights 1 and 1, x_rec discriminated as fake, joint BatchNorm, the equilibrium rule,
-# RMSProp 3e-4. Its discriminator froze after ~20 updates (README "Keeping the GAN
-# healthy"). A run saved without one of these fields was trained with its value here.
+# RMSProp 3e-4. Its discriminator froze after ~20 updates (docs/gan_health.md). A run saved without one of these fields was trained with its value here.
 VAEGAN_BEFORE = dict(
     optimizer='rmsprop', learning_rate=3e-4, adam_b1=0.9, adam_b2=0.999,
     rmsprop_decay=0.9, lr_schedule='constant', lr_end_factor=0.0, weight_decay=0.0,
@@ -95,7 +94,7 @@ RECIPES = {
         rmsprop_decay=0.9, lr_schedule='constant', weight_decay=0.0, init='default',
         prior_scale=1.0, use_equilibrium=False, critic_steps=0, dis_weight_clip=0.0,
         pixel_likelihood='bernoulli', prior_weight=1.0),
-    # Radford et al. (seed 004): Adam 2e-4, beta1 0.5, N(0, 0.02) initialisation, leaky
+    # Radford et al. (2016): Adam 2e-4, beta1 0.5, N(0, 0.02) initialisation, leaky
     # ReLU 0.2, real and generated batches normalised apart, the non-saturating
     # generator loss, one discriminator update before each generator update.
     'dcgan': dict(
@@ -103,14 +102,14 @@ RECIPES = {
         lr_schedule='constant', weight_decay=0.0, init='dcgan', dis_leak=0.2,
         dis_batch_norm='per_source', critic_steps=1, dis_weight_clip=0.0,
         prior_scale=1.0, use_equilibrium=False, gan_generator_loss='non_saturating'),
-    # Arjovsky et al. (seed 004): RMSProp 5e-5 (PyTorch's decay 0.99), weights clipped
+    # Arjovsky et al. (2017): RMSProp 5e-5 (PyTorch's decay 0.99), weights clipped
     # to [-0.01, 0.01], 5 critic updates per generator update; DCGAN's networks.
     'wgan': dict(
         optimizer='rmsprop', learning_rate=5e-5, rmsprop_decay=0.99,
         lr_schedule='constant', weight_decay=0.0, init='dcgan', dis_leak=0.2,
         dis_batch_norm='per_source', critic_steps=5, dis_weight_clip=0.01,
         prior_scale=1.0, use_equilibrium=False),
-    # Makhzani et al. (seed 003, SPEC 9): deterministic encoder, Bernoulli pixels, an MLP
+    # Makhzani et al. (2016): deterministic encoder, Bernoulli pixels, an MLP
     # discriminator on codes against z_p ~ N(0, 5^2 I); the VAE-GAN's optimizer.
     'aae': dict(
         optimizer='rmsprop', learning_rate=3e-4, adam_b1=0.9, adam_b2=0.999,

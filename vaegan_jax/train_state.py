@@ -72,7 +72,7 @@ OPTIMIZERS = ('rmsprop', 'adam')
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
-  """RMSProp (SPEC 6) or Adam (DCGAN), with optional clipping and decoupled weight decay.
+  """RMSProp (the paper's) or Adam (DCGAN), with optional clipping and decoupled weight decay.
 
   RMSProp is optax.scale_by_rms (eps outside the square root, as in PyTorch's RMSprop
   and the authors' code); Adam uses adam_b1, adam_b2 and eps 1e-8.
