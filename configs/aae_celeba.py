@@ -6,7 +6,7 @@ Reads tfds `celeb_a`; with img_align_celeba.zip on disk instead:
   --config.dataset=folder --config.data_path=PATH/img_align_celeba.zip
 """
 
-from configs import celeba
+from vaegan_jax.configs import celeba
 from vaegan_jax import recipes
 
 

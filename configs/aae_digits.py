@@ -6,7 +6,7 @@ that discriminator's generator. Same conv networks and optimizer as the VAE. The
 are vaegan_jax/recipes.py's 'aae' recipe, shared with configs/aae_celeba.py.
 """
 
-from configs import default
+from vaegan_jax.configs import default
 from vaegan_jax import recipes
 
 

@@ -7,7 +7,7 @@ kernels instead of the authors' 5x5 (below). The authors' exact settings are
 configs/celeba_authors.py, the paper's configs/celeba_paper.py (both 5x5).
 """
 
-from configs import default
+from vaegan_jax.configs import default
 
 
 def get_config():

@@ -9,7 +9,7 @@ authors; configs/celeba.py is the recipe that trains (README "Keeping the GAN he
 has what these settings measure here).
 """
 
-from configs import celeba
+from vaegan_jax.configs import celeba
 from vaegan_jax import recipes
 
 

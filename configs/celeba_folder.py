@@ -6,7 +6,7 @@ list_attr_celeba.txt and list_eval_partition.txt are used when they sit beside t
 or folder (or inside the zip).
 """
 
-from configs import celeba
+from vaegan_jax.configs import celeba
 
 
 def get_config():

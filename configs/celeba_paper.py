@@ -6,7 +6,7 @@ code; the paper does not publish it), x_rec discriminated as fake, no equilibriu
 RMSProp 3e-4. Kept to reproduce the paper; configs/celeba.py is the recipe that trains.
 """
 
-from configs import celeba
+from vaegan_jax.configs import celeba
 from vaegan_jax import recipes
 
 

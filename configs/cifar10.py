@@ -1,6 +1,6 @@
 """VAE-GAN on tfds `cifar10`, 32x32x3, the CelebA widths with one stage less."""
 
-from configs import default
+from vaegan_jax.configs import default
 
 
 def get_config():

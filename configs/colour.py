@@ -18,7 +18,7 @@ are in docs/colour.md):
   (0.042 against 0.053) but worse prior samples (2.01 against 1.15, seed 0, weight 3).
 """
 
-from configs import default
+from vaegan_jax.configs import default
 
 
 def get_config():

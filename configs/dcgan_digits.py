@@ -7,7 +7,7 @@ update (critic_steps=1: the reference's alternation). The values are
 vaegan_jax/recipes.py's 'dcgan' recipe, shared with configs/dcgan_celeba.py.
 """
 
-from configs import default
+from vaegan_jax.configs import default
 from vaegan_jax import recipes
 
 

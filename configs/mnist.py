@@ -1,6 +1,6 @@
 """VAE-GAN on tfds `mnist`, 28x28x1 (two stride-2 stages: 7 -> 14 -> 28)."""
 
-from configs import default
+from vaegan_jax.configs import default
 
 
 def get_config():

@@ -1,6 +1,6 @@
 """Tiny VAE-GAN on the digits for tests and smoke runs: widths of 8, a few steps."""
 
-from configs import default
+from vaegan_jax.configs import default
 
 
 def get_config():

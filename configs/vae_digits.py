@@ -4,7 +4,7 @@ Same networks and budget as the VAE-GAN default; the optimizer is vaegan_jax/rec
 'vae' recipe (shared with configs/vae_celeba.py).
 """
 
-from configs import default
+from vaegan_jax.configs import default
 from vaegan_jax import recipes
 
 

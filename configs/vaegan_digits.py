@@ -3,7 +3,7 @@
 The family's configs are named <model>_<data>.py; this one makes the set complete.
 """
 
-from configs import default
+from vaegan_jax.configs import default
 
 
 def get_config():

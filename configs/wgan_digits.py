@@ -7,7 +7,7 @@ initialisation and leaky ReLUs. num_train_steps counts generator updates. The va
 are vaegan_jax/recipes.py's 'wgan' recipe, shared with configs/wgan_celeba.py.
 """
 
-from configs import default
+from vaegan_jax.configs import default
 from vaegan_jax import recipes
 
 

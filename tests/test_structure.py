@@ -5,7 +5,7 @@ import os
 import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMANDS = {'cli', 'benchmark', 'compare', 'evaluate', 'sample_cli'}
+COMMANDS = {'cli', 'commands', 'benchmark', 'compare', 'evaluate', 'sample_cli'}
 CORE = {'layers', 'networks', 'losses', 'objectives', 'train_state', 'train_step',
         'input_pipeline', 'metrics', 'sampling', 'trainer'}
 

@@ -1,8 +1,11 @@
 """Times the jitted train step on a synthetic batch and compares it with a matmul peak.
 
-  python -m vaegan_jax.benchmark --config configs/celeba.py [--config.batch_size=64]
+  vaegan-benchmark --config celeba [--config.batch_size=64]
       [--steps 10] [--profile DIR] [--config.compute_dtype=bfloat16] [--config.layers=flax]
-  python -m vaegan_jax.benchmark --config configs/celeba.py --data [--synthetic 2000]
+  vaegan-benchmark --config celeba --data [--synthetic 2000]
+
+(or `python -m vaegan_jax.benchmark`; --config: a shipped config's name or a path,
+default celeba.)
 
 `--data` times the input pipeline alone instead (reading, decoding, preprocessing,
 batching; `input_pipeline.bench`), on the configured source or, with `--synthetic N`, on
@@ -41,15 +44,11 @@ from absl import flags
 import jax
 import jax.numpy as jnp
 
+from vaegan_jax import cli
+from vaegan_jax import config_files
 from vaegan_jax import xla_flags
 
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO not in sys.path:
-  sys.path.insert(0, _REPO)
-
-from vaegan_jax import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-_CONFIG = cli.define_config_flag(os.path.join(_REPO, 'configs', 'celeba.py'))
+_CONFIG = cli.define_config_flag(config_files.shipped('celeba'))
 _STEPS = flags.DEFINE_integer('steps', 10, 'Timed steps (after the warm-up).')
 _WARMUP = flags.DEFINE_integer('warmup', 2, 'Untimed steps run first.')
 _MATMUL_N = flags.DEFINE_integer('matmul_n', 2048, 'Size n of the n x n peak matmul.')

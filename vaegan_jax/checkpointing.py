@@ -12,7 +12,6 @@ skipped with a one-line warning and the next older one is tried.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
+from vaegan_jax import config_files
 from vaegan_jax import recipes
 
 CONFIG_FILE = 'config.json'
@@ -189,15 +189,8 @@ def set_aside(mngr, steps) -> str:
 
 
 def _default_config() -> dict:
-  """configs/default.py of this checkout as a dict ({} if it is not beside the package)."""
-  path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                      'configs', 'default.py')
-  if not os.path.exists(path):
-    return {}
-  spec = importlib.util.spec_from_file_location('_vaegan_default_config', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config().to_dict()
+  """The shipped default config (vaegan_jax/configs/default.py) as a dict."""
+  return config_files.load(config_files.shipped('default')).to_dict()
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:

@@ -53,7 +53,6 @@ class folders) print one line, exit 2.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -69,6 +68,7 @@ from PIL import ImageFilter
 from PIL import ImageFont
 
 from vaegan_jax import classifier
+from vaegan_jax import config_files
 from vaegan_jax import features as feats
 from vaegan_jax import latent_density
 from vaegan_jax import metrics
@@ -86,8 +86,6 @@ SAMPLES_PER_ROW = 16  # images per row of samples.png
 FIGURE_SCALE = 4  # nearest-neighbour upscaling of 16x16 images in samples.png
 LABEL_WIDTH = 110  # pixels at the left of each row of samples.png for its name
 
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 class UsageError(validation.ConfigError):
   """A bad compare argument; a ConfigError, so cli.run prints it as one line."""
@@ -100,17 +98,12 @@ COLOUR_CONFIG = 'colour'  # the networks compare trains on colour images by defa
 
 
 def _config_file(name: str) -> ml_collections.ConfigDict:
-  """get_config() of a config file: a path, or a name in configs/ ('colour')."""
-  path = name if name.endswith('.py') else os.path.join(_REPO, 'configs', f'{name}.py')
-  if not os.path.exists(path):
-    raise UsageError(f'no config {name!r}: {os.path.relpath(path)} does not exist')
-  if _REPO not in sys.path:  # config files import `configs.default`
-    sys.path.insert(0, _REPO)
-  spec = importlib.util.spec_from_file_location(
-      f'configs.{os.path.splitext(os.path.basename(path))[0]}', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+  """get_config() of a config file: a path, or a shipped config's name ('colour';
+  config_files.path)."""
+  try:
+    return config_files.load(name)
+  except config_files.NoConfig as e:
+    raise UsageError(str(e)) from None
 
 
 def networks_config(base: str, channels: int) -> str:
@@ -459,7 +452,7 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
               classifier_steps: int, split_args: dict, out, embed=None) -> dict:
   """Trains and scores every model for one seed in out_dir; returns its results.
 
-  `embed`: images -> FD/KID features (None: the seed's classifier's).
+  `embed`: images -> FD/KID features (None: this seed's classifier's).
   """
 
   def log(msg):
@@ -575,10 +568,10 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
     data_path: the folder, for data='folder'.
     channels: 1 (grey) or 3 (colour; data='folder'): what the models and the
       classifier read.
-    config: the networks every model is built with, a config name in configs/ or a
+    config: the networks every model is built with, a shipped config's name or a
       path, each model with its own recipe (recipes.apply); '' = the digits configs
       (configs/<model>_digits.py) for grey images, configs/colour.py for colour.
-    features: 'classifier' (the seed's digit classifier, offline) or 'inception'
+    features: 'classifier' (this seed's classifier, offline) or 'inception'
       (pytorch-fid's network, `inception_weights` or pytorch-fid's cache) for FD/KID;
       the classes column always uses the classifier.
     inception_weights: pytorch-fid's .pth (or its .npz conversion).
@@ -707,9 +700,10 @@ def _define_flags() -> None:
   flags.DEFINE_string('data_path', '', "--data=folder: the folder of class folders.")
   flags.DEFINE_integer('image_size', 16, 'Height = width of the images (16, 28, 32...).')
   flags.DEFINE_integer('channels', 1, '1 (grey) or 3 (colour, --data=folder).')
-  flags.DEFINE_string('config', '', "Networks of every model: a config name in configs/ "
-                      "or a path ('' = configs/<model>_digits.py for grey, "
-                      'configs/colour.py for colour), each model with its own recipe.')
+  flags.DEFINE_string('config', '', "Networks of every model: a shipped config's name "
+                      "(configs/, e.g. colour) or a path ('' = configs/<model>_digits.py "
+                      'for grey, configs/colour.py for colour), each model with its own '
+                      'recipe.')
   flags.DEFINE_integer('seeds', 1, 'Number of seeds (--seed, --seed + 1, ...): mean and '
                        'spread per model.')
   flags.DEFINE_integer('steps', 2000, 'Training steps of every model.')
