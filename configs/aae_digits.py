@@ -1,4 +1,4 @@
-"""Adversarial autoencoder on the embedded digits (Makhzani et al., seed 003, SPEC 9).
+"""Adversarial autoencoder on the embedded digits (Makhzani et al. 2016).
 
 A deterministic encoder, Bernoulli pixel reconstruction, and an MLP discriminator on
 codes telling prior samples z_p ~ N(0, prior_scale^2 I) from codes; the encoder is also

@@ -1,4 +1,4 @@
-"""VAE-GAN on CelebA 64x64: the authors' data and networks (celeba_aegan.py, SPEC 5-7).
+"""VAE-GAN on CelebA 64x64: the authors' data and networks (their celeba_aegan.py).
 
 Reads tfds `celeb_a`. With img_align_celeba.zip (or its folder) on disk instead:
   --config.dataset=folder --config.data_path=PATH/img_align_celeba.zip

@@ -1,12 +1,12 @@
-"""VAE-GAN on CelebA 64x64 with the authors' exact settings (celeba_aegan.py, SPEC 2-7).
+"""VAE-GAN on CelebA 64x64 with the authors' exact settings (their celeba_aegan.py).
 
 The data and networks of configs/celeba.py (the authors' crop, blur and encoder dense
 1024) with vaegan_jax/recipes.py's VAEGAN_AUTHORS: decoder loss
 1e-6 * L_llike + (1 - 1e-6) * GAN, the discriminator on real images and prior samples
 only (real/fake weights 1/2), the equilibrium rule, RMSProp with weight decay 1e-5 and a
 linear learning-rate decay over 250 epochs of 250 batches. Kept to reproduce the
-authors; configs/celeba.py is the recipe that trains (README "Keeping the GAN healthy"
-has what these settings measure here).
+authors; configs/celeba.py is the recipe that trains (docs/gan_health.md has
+what these settings measure here).
 """
 
 from vaegan_jax.configs import celeba

@@ -1,4 +1,4 @@
-"""VAE-GAN on CelebA 64x64 as the paper writes it (SPEC 2-6), not the authors' code.
+"""VAE-GAN on CelebA 64x64 as the paper writes it (sections 2-4), not the authors' code.
 
 Encoder dense 2048 (the authors' code: 1024) and vaegan_jax/recipes.py's VAEGAN_PAPER:
 the decoder minimises gamma * L_llike - L_GAN (saturating, gamma = 1e-6 as the authors'

@@ -11,7 +11,7 @@ def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.model = 'vaegan'  # 'vaegan', 'vae', 'dcgan', 'wgan' or 'aae' (objectives.MODELS).
   # The fields of vaegan_jax/recipes.py's VAEGAN below are the VAE-GAN recipe that trains
-  # (README "Keeping the GAN healthy"); other models: `recipes.apply(c, model)`.
+  # (docs/gan_health.md); other models: `recipes.apply(c, model)`.
   c.seed = 0  # Seeds parameters, the per-step keys, the data order and the fixed z.
 
   # Data.
@@ -26,7 +26,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.crop = 'center_square'  # 'celeba' (authors), 'center108', 'center_square' or 'none'.
   c.random_flip = False  # Random horizontal flip of training images.
 
-  # Networks (SPEC 5). Widths are per layer; every conv is kernel_size x kernel_size.
+  # Networks (the authors' architectures, scaled by the widths). Widths are per layer; every conv is kernel_size x kernel_size.
   c.kernel_size = 5
   c.latent_dim = 16  # Size of z (16 gives better prior samples than 32 on digits).
   c.enc_widths = (32, 64)  # Encoder convs, stride 2 each.
@@ -49,7 +49,7 @@ def get_config() -> ml_collections.ConfigDict:
   # BatchNorm statistics and every loss in float32.
   c.compute_dtype = 'float32'
 
-  # Objective (SPEC 2-4). Decoder loss = llike_weight * L_llike + gan_weight * L_gen.
+  # Objective (Larsen et al. 2016, sections 2-3). Decoder loss = llike_weight * L_llike + gan_weight * L_gen.
   c.decoder_llike_weight = 1.0  # gamma (paper) or w (authors: 1e-6, with gan 1 - w).
   c.decoder_gan_weight = 1.0  # Weight of the decoder's GAN term.
   # 'fixed': the weights above; 'adaptive': the GAN term's weight is decoder_gan_weight
@@ -73,7 +73,7 @@ def get_config() -> ml_collections.ConfigDict:
   # and the ELBO, > 1 as beta-VAE (Higgins et al., ICLR 2017).
   c.prior_weight = 1.0
 
-  # Labels (vaegan_jax/labels.py; README "Labels"): classes become one-hot vectors y,
+  # Labels (vaegan_jax/labels.py; docs/models.md, "Labels"): classes become one-hot vectors y,
   # attributes (CelebA) +/-1 vectors. Both switches read the data set's labels.
   # vaegan, vae: y joins z and the encoder's and discriminator's dense inputs (paper 4.2).
   c.conditional = False
@@ -91,10 +91,10 @@ def get_config() -> ml_collections.ConfigDict:
   c.critic_loop = 'auto'  # 'fori' (lax.fori_loop), 'unrolled', 'auto' (unrolled on CPU).
   c.dis_weight_clip = 0.0  # Clip discriminator params to [-c, c] after updates (WGAN).
 
-  # Optimisation (SPEC 6): one optimizer per role.
+  # Optimisation (RMSProp in the paper): one optimizer per role.
   c.batch_size = 64  # Per update; a step with critic_steps = k >= 1 reads k batches.
   c.num_train_steps = 3000
-  c.optimizer = 'adam'  # 'adam' (DCGAN) or 'rmsprop' (SPEC 6, WGAN).
+  c.optimizer = 'adam'  # 'adam' (DCGAN) or 'rmsprop' (the paper's, WGAN).
   c.learning_rate = 2e-4
   c.rmsprop_decay = 0.9
   c.rmsprop_eps = 1e-8

@@ -1,4 +1,4 @@
-"""Plain VAE on the embedded digits: encoder + decoder, Bernoulli pixels + KL (SPEC 9).
+"""Plain VAE on the embedded digits: encoder + decoder, Bernoulli pixels + KL (Kingma and Welling 2014).
 
 Same networks and budget as the VAE-GAN default; the optimizer is vaegan_jax/recipes.py's
 'vae' recipe (shared with configs/vae_celeba.py).

@@ -1,6 +1,6 @@
-"""WGAN on the embedded digits: a critic without sigmoid, weight clipping (SPEC 9).
+"""WGAN on the embedded digits: a critic without sigmoid, weight clipping (Arjovsky et al. 2017).
 
-Arjovsky et al. / seed 004: RMSProp 5e-5 (PyTorch's default decay 0.99, as in the
+Arjovsky et al.: RMSProp 5e-5 (PyTorch's default decay 0.99, as in the
 reference code), weights clipped to [-0.01, 0.01] after every critic update, 5 critic
 updates per generator update inside the jitted step (a step reads 5 batches), DCGAN's
 initialisation and leaky ReLUs. num_train_steps counts generator updates. The values

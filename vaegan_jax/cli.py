@@ -97,7 +97,7 @@ def config_value(flag_holder, argv=None, out=sys.stdout):
     if changed:
       print(f'model {config.model}: its own recipe replaces the config file\'s ' +
             ', '.join(f'{k} {old!r} -> {new!r}' for k, (old, new) in changed.items()) +
-            ' (keep a value with --config.<field>=...; README "Switching models")',
+            ' (keep a value with --config.<field>=...; docs/configs.md, "Switching models")',
             file=out)
   return config
 

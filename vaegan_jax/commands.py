@@ -85,8 +85,8 @@ Reads the config and checkpoint that training left in --workdir (no --config nee
   --mode=sample       --num decoded codes from --seed. --sampler=auto (default): for a
                       model with an encoder (vaegan, vae, aae) codes drawn from a
                       10-component Gaussian mixture fitted to the codes of the training
-                      images (cached in WORKDIR/latent_gmm/; README "Use", "Better
-                      samples"), for one without (dcgan, wgan) z ~ N(0, prior_scale^2 I);
+                      images (stored in WORKDIR/latent_gmm/ with each checkpoint;
+                      docs/gan_health.md), for one without (dcgan, wgan) z ~ N(0, prior_scale^2 I);
                       --sampler=prior: always the prior (the paper's); --sampler=gmm:
                       always the mixture.
   --mode=reconstruct  the first --num data images, each beside its reconstruction
