@@ -143,6 +143,8 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
       raise UsageError(f'--{name} must be >= 2 (got {value}): FID needs 2 images or more')
   if not (workdir or images or (ref and save_stats)):
     raise UsageError('nothing to score: give --workdir, --images, or --ref with --save_stats')
+  if workdir and not os.path.isdir(workdir):
+    raise UsageError(f'--workdir {workdir} does not exist (a train.py workdir)')
   if ref is None:
     if not workdir:
       raise UsageError('--ref is required with --images (a workdir, config, .npy or .npz)')
