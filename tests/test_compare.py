@@ -73,12 +73,17 @@ def test_compare_end_to_end(tmp_path):
     assert (r['fd_gmm'] is not None) == (m in WITH_ENCODER), (m, r)
     if m in WITH_ENCODER:
       assert 0 < r['recon_mse'] < 4  # per-pixel MSE of images in [-1, 1]
+      assert np.isfinite(r['recon_fd']) and r['recon_fd'] > 0
+      assert rows[m][7] == f'{r["recon_fd"]:.4g}'
+    else:
+      assert r['recon_fd'] is None
+    if m in WITH_ENCODER:
       assert np.isfinite(r['fd_gmm']) and r['fd_gmm'] != r['fd']
       assert rows[m][3] == f'{r["fd_gmm"]:.4g}'
       assert (r['auto_sampler'], r['fd_auto']) == ('gmm', r['fd_gmm'])  # the digits'
     else:
       assert (r['auto_sampler'], r['fd_auto']) == ('prior', r['fd'])
-    assert rows[m][10] == f'{r["fd_auto"]:.4g} ({r["auto_sampler"]} 1)'
+    assert rows[m][11] == f'{r["fd_auto"]:.4g} ({r["auto_sampler"]} 1)'
     assert (r['dis_updated'] is not None) == (m != 'vae'), (m, r)  # has a discriminator
     assert rows[m][1] == '1/1' and (rows[m][6] == '—') == (m not in WITH_ENCODER)
     assert os.path.isdir(tmp_path / 'seed0' / m / 'checkpoints')

@@ -32,8 +32,9 @@ def shipped(name: str) -> str:
   stem = name[:-3] if name.endswith('.py') else name
   file = os.path.join(DIR, f'{stem}.py')
   if not stem or os.sep in stem or stem.startswith('_') or not os.path.isfile(file):
-    raise NoConfig(f'no config {name!r}: give a path to a config file or one of: '
-                   + ', '.join(names()))
+    missing = ': No such file' if os.sep in name else ''
+    raise NoConfig(f'no config {name!r}{missing}: give a path to a config file or one '
+                   'of: ' + ', '.join(names()))
   return file
 
 
