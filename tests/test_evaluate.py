@@ -115,3 +115,12 @@ def test_workdir_scores_its_samples_and_reconstructions_and_the_cli_prints_one_l
   assert prior['recon_mse'] == pytest.approx(result['recon_mse'], rel=1e-6)
   with pytest.raises(evaluate.UsageError, match='needs --workdir'):
     evaluate.evaluate(images=os.path.join(workdir, 'x.npy'), ref=workdir, sampler='gmm')
+
+
+def test_ref_takes_a_shipped_config_name():
+  kind, x = evaluate.reference('tiny', 5)
+  path_kind, y = evaluate.reference(os.path.join(ROOT, 'configs', 'tiny.py'), 5)
+  assert kind == path_kind == 'images' and x.shape == (5, 16, 16, 1)
+  np.testing.assert_array_equal(x, y)
+  with pytest.raises(evaluate.UsageError, match="shipped config's name"):
+    evaluate.reference('tinyy', 5)

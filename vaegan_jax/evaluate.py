@@ -37,6 +37,7 @@ import numpy as np
 
 from vaegan_jax import checkpointing
 from vaegan_jax import classifier
+from vaegan_jax import config_files
 from vaegan_jax import features as feats
 from vaegan_jax import inception
 from vaegan_jax import input_pipeline
@@ -109,8 +110,10 @@ def reference(ref: str, num_ref: int):
     return 'images', data_images(checkpointing.load_config(ref), num_ref)
   if ref.endswith('.py') and os.path.isfile(ref):
     return 'images', data_images(_config_from_file(ref), num_ref)
-  raise UsageError(f'--ref {ref}: give a workdir, a config .py, a .npy of images or a '
-                   'statistics .npz')
+  if ref in config_files.names():  # a shipped config's name: --ref celeba
+    return 'images', data_images(_config_from_file(config_files.shipped(ref)), num_ref)
+  raise UsageError(f'--ref {ref}: give a workdir, a config .py or a shipped config\'s '
+                   'name, a .npy of images or a statistics .npz')
 
 
 def generated(workdir: str, step: int | None, num: int, seed: int, ema: bool,
