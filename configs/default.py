@@ -21,6 +21,10 @@ def get_config() -> ml_collections.ConfigDict:
   c.split = 'train'  # 'train', 'validation' or 'test' (tfds split name for tfds sets).
   c.val_fraction = 0.0  # Folder without a partition file: seeded validation fraction.
   c.data_workers = 2  # Threads preparing batches ahead of the train step.
+  # Decoded cache (vaegan_jax/data_cache.py): a folder, 'auto' (WORKDIR/data_cache) or ''
+  # (off, the default: it costs disk, 2.5 GB for CelebA at 64x64). Decoding, crop, blur,
+  # resize run once into a memory-mapped uint8 array; same batches, bit for bit.
+  c.data_cache = ''
   c.image_size = 16  # Height = width of the model's images.
   c.channels = 1  # Image channels the networks read and write.
   c.crop = 'center_square'  # 'celeba' (authors), 'center108', 'center_square' or 'none'.
@@ -109,7 +113,10 @@ def get_config() -> ml_collections.ConfigDict:
   # ones); 0 = off. Decay min(ema_decay, (1 + t) / (10 + t)) at step t (TF's EMA warm-up).
   c.ema_decay = 0.0
 
-  # Devices: pmap over all local devices; multi-host via jax.distributed.
+  # Devices: data parallelism over every device of every process (docs/performance.md).
+  # 'jit': one jit program over a device mesh, the batch sharded, the state replicated;
+  # 'pmap': jax.pmap over the local devices (the same results).
+  c.parallel = 'jit'
   c.distributed = False  # Call jax.distributed.initialize() (auto-detects pods, SLURM).
 
   # Logging, images, checkpoints.

@@ -167,6 +167,7 @@ def examples_per_step(config) -> int:
 
 AXIS = 'batch'  # the pmap axis of data parallelism
 CRITIC_LOOPS = ('auto', 'fori', 'unrolled')  # config.critic_loop
+PARALLEL_MODES = ('jit', 'pmap')  # config.parallel (vaegan_jax/parallel.py)
 
 
 def step_fn(config, nets, txs, axis_name: str | None = None):
@@ -190,6 +191,22 @@ def step_fn(config, nets, txs, axis_name: str | None = None):
 def make_train_step(config, nets, txs):
   """The jitted, state-donating train step for `config.model` on one device."""
   return jax.jit(step_fn(config, nets, txs), donate_argnums=0)
+
+
+def make_sharded_train_step(config, nets, txs, state_sharding, batch_sharding):
+  """The same step as one jit program over a device mesh (config.parallel='jit').
+
+  `nets` are the one-device networks (`objectives.build_networks(config)`, no axis
+  name): the step sees the global batch, sharded by `batch_sharding` (its leading
+  axis over the mesh), so its means over examples (losses, BatchNorm statistics, the
+  equilibrium rule's costs) are those of the global batch and XLA adds the
+  cross-device reductions; each example's noise depends on its global index. The state
+  (replicated, `state_sharding`) is donated; state and metrics come back replicated, so
+  the step compiles once.
+  """
+  return jax.jit(step_fn(config, nets, txs), donate_argnums=0,
+                 in_shardings=(state_sharding, batch_sharding),
+                 out_shardings=(state_sharding, state_sharding))
 
 
 def make_parallel_train_step(config, nets, txs):

@@ -41,8 +41,8 @@ def _check_finite(metrics: dict, step: int) -> None:
 
 
 def _first(metrics: dict) -> dict:
-  """Device 0's values of replicated metrics, on the host (all devices agree)."""
-  return {k: v[0] for k, v in jax.device_get(metrics).items()}
+  """One device's values of replicated metrics, on the host (all devices agree)."""
+  return parallel.unreplicate(metrics)
 
 
 def _eta(seconds: float) -> str:
@@ -131,8 +131,10 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
   """
   validation.validate(config)
   parallel.maybe_initialize_distributed(config)
-  n_local, per_device = parallel.check_batch(config)
-  ds = input_pipeline.load(config)
+  par = parallel.DataParallel(config)  # config.parallel: 'jit' or 'pmap'
+  # data_cache='auto' builds or reads WORKDIR/data_cache; process 0 prints its progress.
+  ds = input_pipeline.load(config, workdir=workdir,
+                           out=out if jax.process_index() == 0 else None)
   validation.validate(config, ds.num_examples)
   labels.resolve(config, ds)  # what y is, into the config (and config.json)
   ds = labels.prepare(config, ds)
@@ -144,8 +146,7 @@ def train_and_evaluate(config, workdir: str, *, out=sys.stdout, write_summaries=
 
   lock = wd.RunLock(workdir, warn=log) if lead else contextlib.nullcontext()
   with lock, preemption.StopSignals() as stop:
-    return _train(config, workdir, ds, write_summaries, on_log, log, lead, stop,
-                  n_local, per_device)
+    return _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, par)
 
 
 def _restore_or_create(config, workdir, nets, txs, log):
@@ -178,8 +179,7 @@ def _restore_or_create(config, workdir, nets, txs, log):
   return state, mngr, changed
 
 
-def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_local,
-           per_device):
+def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, par):
   nets = objectives.build_networks(config)
   txs = ts.make_optimizers(config, nets.roles())
   # Before anything is written: missing Inception weights stop the run here.
@@ -195,15 +195,14 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
       f'{config.image_size}x{config.image_size}x{config.channels}); parameters ' +
       ', '.join(f'{r} {n:,}' for r, n in n_params.items()) + f'; workdir {workdir}')
   log(f'{jax.device_count()} {jax.devices()[0].platform} devices ({jax.process_count()} '
-      f'processes x {n_local}), {per_device} examples per device')
+      f'processes x {par.n_local}), {par.per_device} examples per device ({par.mode})')
   if live is not None:
     log(live.description)
 
-  step_fn = tstep.make_parallel_train_step(
-      config, objectives.build_networks(config, axis_name=tstep.AXIS), txs)
+  step_fn = par.train_step(config, txs, nets)
   tb = _summary_writer(workdir) if write_summaries and lead else None
   images = _ImageWriter(config, nets, ds, workdir, tb) if lead else None
-  pstate = parallel.replicate(state)
+  pstate = par.put_state(state)  # replicated on every device
   del state
   batches = input_pipeline.iterate(ds, tstep.examples_per_step(config), config.seed, start,
                                    process_index=jax.process_index(),
@@ -216,16 +215,19 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
         tb.add_scalar(k, v, step)
       tb.flush()
 
-  def save(state):
-    checkpointing.save(mngr, state, write_checksums=lead)
+  def host_state():  # where a host copy is needed: process 0, and every one with pmap
+    return parallel.unreplicate(pstate) if lead or par.mode == 'pmap' else None
+
+  def save(host):  # 'jit': orbax writes the global arrays; host: for the checksums
+    checkpointing.save(mngr, par.to_save(pstate, host), write_checksums=lead, host=host)
 
   def save_unsaved():  # the current state, if newer than the last checkpoint; its step
-    state = parallel.unreplicate(pstate)
-    if int(state.step) > last_saved:
+    step = int(parallel.unreplicate(pstate.step))
+    if step > last_saved:
       if pending is not None:  # never save a state whose losses were not checked
         _check_finite(_first(pending[1]), pending[0])
-      save(state)
-    return int(state.step)
+      save(host_state())
+    return step
 
   gan_health = health.GanHealth()
   last_saved = start
@@ -235,7 +237,7 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
     for step in range(start + 1, total + 1):
       if stop.requested(step - 1):
         break
-      pstate, metrics = step_fn(pstate, parallel.split(next(batches), n_local))
+      pstate, metrics = step_fn(pstate, par.put_batch(next(batches)))
       if step == start + 1:
         log(f'compiled and ran the first step in {time.time() - t_start:.1f} s')
         t0 = time.time()
@@ -274,7 +276,7 @@ def _train(config, workdir, ds, write_summaries, on_log, log, lead, stop, n_loca
         if last:
           log(f'samples: {path}')
       if step % config.checkpoint_every == 0 or last:
-        state = parallel.unreplicate(pstate)
+        state = host_state()
         save(state)
         last_saved = step
         if lead:  # what sampling needs, beside the checkpoint (vaegan_jax/mixture.py)

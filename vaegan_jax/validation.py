@@ -127,13 +127,18 @@ def validate(config, num_examples: int | None = None) -> None:
     raise ConfigError(f'--config.val_fraction must be in [0, 1) (got {config.val_fraction})')
   if config.data_workers < 1:
     raise ConfigError(f'--config.data_workers must be >= 1 (got {config.data_workers})')
+  from vaegan_jax import data_cache  # pylint: disable=g-import-not-at-top
+  cache_error = data_cache.check(config.get('data_cache', ''))  # absent in older runs
+  if cache_error:
+    raise ConfigError(cache_error)
   if config.crop not in input_pipeline.CROPS:
     raise ConfigError(f'--config.crop must be one of {", ".join(input_pipeline.CROPS)} '
                       f'(got {config.crop!r})')
   if config.prior_weight < 0:
     raise ConfigError(f'--config.prior_weight must be >= 0 (got {config.prior_weight})')
   for name, choices in (('auto_sampler', ('gmm', 'prior')),
-                        ('pixel_llike_scale', ('features', 'none'))):
+                        ('pixel_llike_scale', ('features', 'none')),
+                        ('parallel', train_step.PARALLEL_MODES)):
     if name in config:  # absent in a run saved before the field: its old meaning
       _one_of(config, name, choices)
   if config.pixel_llike_weight < 0:
