@@ -19,7 +19,6 @@ whose message is one line saying what is wrong.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 from absl import logging
@@ -49,12 +48,8 @@ def get_config(name_or_path: str = 'default', **overrides):
   recipe (vaegan_jax/recipes.py) as `--config.model=X` does, except the fields also
   given. The config is locked: a misspelt field raises."""
   path = config_files.path(name_or_path)
-  spec = importlib.util.spec_from_file_location(
-      'vaegan_config_' + os.path.splitext(os.path.basename(path))[0], path)
-  module = importlib.util.module_from_spec(spec)
   try:
-    spec.loader.exec_module(module)
-    config = module.get_config()
+    config = config_files.load(path)
   except (OSError, ImportError, SyntaxError, AttributeError) as e:
     raise validation.ConfigError(f'cannot load config {path}: {e}') from e
   config.lock()
@@ -179,6 +174,14 @@ class Model:
       raise UsageError(f'{len(rows)} label rows for {num} images: give one row or {num}')
     return rows.astype(np.float32)
 
+  def _chunked(self, fn, rows: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    """fn(state, rows, y) in chunks of CHUNK rows (y: label rows beside them or None)."""
+    if y is None:
+      out = classifier.batched(lambda b: fn(self.state, b, None), rows, chunk=CHUNK)
+    else:
+      out = classifier.batched(lambda b, c: fn(self.state, b, c), rows, y, chunk=CHUNK)
+    return np.asarray(out, np.float32)
+
   def _need_encoder(self, what: str) -> None:
     if not self.has_encoder:
       raise UsageError(f'model {self.config.model!r} has no encoder: {what} needs one '
@@ -208,22 +211,14 @@ class Model:
     self._need_encoder('encode')
     x = self._images(images)
     y = self._labels(labels, len(x))
-    if y is None:
-      z = classifier.batched(lambda b: self._encode(self.state, b, None), x, chunk=CHUNK)
-    else:
-      z = classifier.batched(lambda b, c: self._encode(self.state, b, c), x, y, chunk=CHUNK)
-    z = np.asarray(z, np.float32)
+    z = self._chunked(self._encode, x, y)
     return z[0] if np.ndim(images) == 3 else z
 
   def decode(self, codes, labels=None) -> np.ndarray:
     """Images [N, H, W, C] in [-1, 1] of codes [N, Z] (one code [Z]: [H, W, C])."""
     z = self._codes(codes)
     y = self._labels(labels, len(z))
-    if y is None:
-      x = classifier.batched(lambda b: self._decode(self.state, b, None), z, chunk=CHUNK)
-    else:
-      x = classifier.batched(lambda b, c: self._decode(self.state, b, c), z, y, chunk=CHUNK)
-    x = np.asarray(x, np.float32)
+    x = self._chunked(self._decode, z, y)
     return x[0] if np.ndim(codes) == 1 else x
 
   def reconstruct(self, images, labels=None) -> np.ndarray:
@@ -240,12 +235,11 @@ class Model:
               for v in (a, b))
     if za.shape != zb.shape:
       raise UsageError(f'interpolate: a and b hold {len(za)} and {len(zb)} items')
-    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
-    z = (1 - t) * za[:, None] + t * zb[:, None]
+    z = np.asarray(sampling.linear_paths(za, zb, steps), np.float32)
     y = None
     if labels is not None:
       y = np.repeat(self._labels(labels, len(za)), steps, axis=0)
-    x = self.decode(z.reshape(-1, z.shape[-1]), y)
+    x = self.decode(z, y)
     x = x.reshape((len(za), steps) + x.shape[1:])
     return x[0] if single else x
 

@@ -62,6 +62,7 @@ from vaegan_jax import input_pipeline
 from vaegan_jax import label_eval
 from vaegan_jax import labels
 from vaegan_jax import live_eval
+from vaegan_jax import mixture
 from vaegan_jax import sample_cli
 from vaegan_jax import sampling
 
@@ -168,8 +169,7 @@ def label_kind(config, ds) -> tuple[str, tuple[str, ...]]:
 def cache_path(workdir: str, config, state, ema: bool = True) -> str:
   """WORKDIR/attribute_vectors/<step>.npz (<step>_raw.npz for the raw parameters of a
   run that also keeps averaged ones), as sample_cli.gmm_cache."""
-  raw = '_raw' if not ema and config.get('ema_decay', 0.0) > 0 else ''
-  return os.path.join(workdir, CACHE_DIR, f'{int(state.step)}{raw}.npz')
+  return mixture.path(workdir, config, int(state.step), ema, folder=CACHE_DIR)
 
 
 def _encoder(nets, state):

@@ -27,7 +27,6 @@ A.eval_<features>.json). Errors: one line, exit 2.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -75,11 +74,8 @@ def _load_npy(path: str, what: str) -> np.ndarray:
 
 
 def _config_from_file(path: str):
-  spec = importlib.util.spec_from_file_location('_eval_config', path)
-  module = importlib.util.module_from_spec(spec)
   try:
-    spec.loader.exec_module(module)
-    return module.get_config()
+    return config_files.load(path)
   except Exception as e:  # pylint: disable=broad-except
     raise UsageError(f'cannot load the config file {path}: {e}') from None
 

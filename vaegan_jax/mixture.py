@@ -26,11 +26,12 @@ FIT_IMAGES = 10000  # training images whose codes the mixture is fitted to (at m
 FOLDER = 'latent_gmm'
 
 
-def path(workdir: str, config, step: int, ema: bool = True) -> str:
-  """WORKDIR/latent_gmm/<step>.npz, or <step>_raw.npz for the raw parameters of a run
-  that also keeps a moving average of them (config.ema_decay > 0)."""
+def path(workdir: str, config, step: int, ema: bool = True, folder: str = FOLDER) -> str:
+  """WORKDIR/<folder>/<step>.npz (folder: latent_gmm), or <step>_raw.npz for the raw
+  parameters of a run that also keeps a moving average of them (config.ema_decay > 0):
+  where a checkpoint's derived arrays are kept."""
   raw = '_raw' if not ema and config.get('ema_decay', 0.0) > 0 else ''
-  return os.path.join(workdir, FOLDER, f'{int(step)}{raw}.npz')
+  return os.path.join(workdir, folder, f'{int(step)}{raw}.npz')
 
 
 def applies(config, nets, state) -> bool:

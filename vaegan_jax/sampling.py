@@ -49,13 +49,19 @@ def reconstructions(nets, state, x: jax.Array, y: jax.Array | None = None) -> ja
   return decode(nets, state, encode(nets, state, x, y), y)
 
 
+def linear_paths(z_a: jax.Array, z_b: jax.Array, steps: int = 8) -> jax.Array:
+  """The codes of the linear paths z_a [P, Z] -> z_b [P, Z], both ends included:
+  [P * steps, Z], row-major by pair."""
+  t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
+  z = (1 - t) * z_a[:, None] + t * z_b[:, None]
+  return z.reshape(-1, z_a.shape[-1])
+
+
 def interpolations(nets, state, z_a: jax.Array, z_b: jax.Array, steps: int = 8,
                    y: jax.Array | None = None):
   """Linear paths z_a -> z_b, decoded: [P * steps, H, W, C], row-major by pair (a
   conditional model's labels y [P * steps, D] per decoded image)."""
-  t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
-  z = (1 - t) * z_a[:, None] + t * z_b[:, None]
-  return decode(nets, state, z.reshape(-1, z_a.shape[-1]), y)
+  return decode(nets, state, linear_paths(z_a, z_b, steps), y)
 
 
 def grid(images, cols: int | None = None, pad: int = 1) -> np.ndarray:
