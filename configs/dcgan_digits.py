@@ -1,10 +1,12 @@
 """DCGAN on the embedded digits: the decoder as generator vs. the image discriminator.
 
-Seed 004 / Radford et al.: Adam 2e-4 with beta1 0.5, N(0, 0.02) initialisation, leaky
+Radford et al. (2016): Adam 2e-4 with beta1 0.5, N(0, 0.02) initialisation, leaky
 ReLU 0.2 in the discriminator, real and generated batches normalised separately, the
-non-saturating generator loss, and one discriminator update before each generator
-update (critic_steps=1: the reference's alternation). The values are
-vaegan_jax/recipes.py's 'dcgan' recipe, shared with configs/dcgan_celeba.py.
+non-saturating generator loss, one discriminator update before each generator update
+(critic_steps=1: the reference's alternation), and the R1 penalty of Mescheder et al.
+(2018) with gamma 10 (dis_r1_weight): without it this generator collapsed on colour
+photographs and onto 5 of the 10 digits (docs/colour.md, docs/results.md). The values
+are vaegan_jax/recipes.py's 'dcgan' recipe, shared with configs/dcgan_celeba.py.
 """
 
 from vaegan_jax.configs import default

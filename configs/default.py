@@ -42,7 +42,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.dis_dense = 128  # Discriminator dense width before the logit.
   c.dis_feature_layer = 3  # l: 1-based conv whose pre-BN output is Dis_l.
   c.bn_momentum = 0.9  # running = momentum * running + (1 - momentum) * batch.
-  c.dis_batch_norm = 'per_source'  # Dis BatchNorm per source (DCGAN) or over [x; x_rec; x_p] ('joint', authors).
+  c.dis_batch_norm = 'per_source'  # Dis BatchNorm per source (DCGAN), over [x; x_rec; x_p] ('joint', authors) or 'none'.
   c.dis_leak = 0.2  # Negative slope of the discriminator's leaky ReLUs (DCGAN 0.2; authors 0 = ReLU).
   c.latent_dis_widths = (256, 256)  # aae: hidden widths of the discriminator on codes.
   c.init = 'dcgan'  # Weights: 'dcgan' (N(0, 0.02)) or 'default' (flax LeCun normal, authors).
@@ -94,6 +94,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.critic_steps = 1  # Discriminator updates per step before the others; 0 = together.
   c.critic_loop = 'auto'  # 'fori' (lax.fori_loop), 'unrolled', 'auto' (unrolled on CPU).
   c.dis_weight_clip = 0.0  # Clip discriminator params to [-c, c] after updates (WGAN).
+  # R1 (Mescheder et al. 2018): gamma / 2 * E ||grad_x logit(x)||^2 on real images added
+  # to the discriminator's loss (dcgan and vaegan); 0 = off.
+  c.dis_r1_weight = 0.0
 
   # Optimisation (RMSProp in the paper): one optimizer per role.
   c.batch_size = 64  # Per update; a step with critic_steps = k >= 1 reads k batches.

@@ -17,6 +17,7 @@ from vaegan_jax import input_pipeline
 from vaegan_jax import losses as L
 from vaegan_jax import networks
 from vaegan_jax import objectives
+from vaegan_jax import recipes
 from vaegan_jax import train_state as ts
 from vaegan_jax import train_step as tstep
 from vaegan_jax import validation
@@ -54,7 +55,8 @@ WHO_LEARNS = {
              'decoder': {'loss/rec': 1.0}},
             []),
     'dcgan': ({'decoder': {'loss/gen': 1.0},
-               'discriminator': {'loss/real_cost': 1.0, 'loss/fake_cost': 1.0}},
+               'discriminator': {'loss/real_cost': 1.0, 'loss/fake_cost': 1.0,
+                                 'loss/r1': recipes.recipe('dcgan')['dis_r1_weight']}},
               [('loss/gen', 'discriminator'), ('loss/fake_cost', 'decoder')]),
     'wgan': ({'decoder': {'loss/gen': 1.0},
               'discriminator': {'loss/critic': 1.0}},
@@ -99,6 +101,55 @@ def test_aae_decoder_gets_no_adversarial_signal_and_discriminator_no_reconstruct
   assert norm(jax.tree.map(jnp.subtract, g0['encoder'], g2['encoder'])) > 1e-4
 
 
+@pytest.mark.parametrize('model,bn', [('dcgan', 'per_source'), ('dcgan', 'none'),
+                                      ('vaegan', 'per_source')])
+def test_r1_penalty_reaches_only_the_discriminator(model, bn):
+  # With dis_r1_weight = g the discriminator minimises its GAN loss + g * R1 and the
+  # other roles' gradients are those without the penalty.
+  gamma = 0.5
+  kw = dict(dis_batch_norm=bn, init='default')  # N(0, 0.02) without BatchNorm: R1 ~ 0
+  _, _, _, state, batch, objective = _setup(model, dis_r1_weight=gamma, **kw)
+  _, _, _, _, _, plain = _setup(model, dis_r1_weight=0.0, **kw)
+  key = jax.random.PRNGKey(6)
+  grads, _, aux = tstep.role_gradients(objective, state.params, state.batch_stats, batch,
+                                       key)
+  g0, _, _ = tstep.role_gradients(plain, state.params, state.batch_stats, batch, key)
+  gan = {'loss/gan': 1.0} if model == 'vaegan' else {'loss/real_cost': 1.0,
+                                                     'loss/fake_cost': 1.0}
+  assert_trees_close(grads['discriminator'],
+                     term_grad(objective, state, batch, key, 'discriminator',
+                               {**gan, 'loss/r1': gamma}), rtol=2e-4, atol=1e-7)
+  assert norm(term_grad(objective, state, batch, key, 'discriminator',
+                        {'loss/r1': 1.0})) > 1e-7
+  assert float(aux['metrics']['loss/r1']) > 0
+  for role in grads:
+    if role != 'discriminator':
+      assert_trees_close(grads[role], g0[role], rtol=1e-5, atol=1e-8)
+
+
+def test_r1_is_half_the_mean_squared_norm_of_each_images_input_gradient():
+  # Without BatchNorm each logit depends on its own image only, so R1 can be computed
+  # image by image; the penalty's batched gradient must agree, and match a central
+  # difference along a random direction.
+  config, nets, _, state, batch, _ = _setup('dcgan', dis_batch_norm='none', init='default')
+  params = state.params['discriminator']
+  x = batch['image'][:6]
+
+  def logit(image):
+    (out, *_), _ = networks.apply(nets.discriminator, params, {}, image[None], True)
+    return out[0]
+
+  per_image = [0.5 * float(jnp.sum(jax.grad(logit)(image) ** 2)) for image in x]
+  r1 = objectives.r1_penalty(nets.discriminator, params, {}, x, True)
+  np.testing.assert_allclose(float(r1), np.mean(per_image), rtol=1e-4)
+  v = jax.random.normal(jax.random.PRNGKey(0), x[0].shape)
+  h = 1e-3
+  fd = (logit(x[0] + h * v) - logit(x[0] - h * v)) / (2 * h)
+  np.testing.assert_allclose(float(fd), float(jnp.vdot(jax.grad(logit)(x[0]), v)),
+                             rtol=2e-2)
+  assert config.dis_batch_norm == 'none' and not state.batch_stats['discriminator']
+
+
 # ----------------------------------------------------------------- hand computations
 
 
@@ -137,7 +188,9 @@ def test_vae_loss_values_by_hand(likelihood, beta):
 
 @pytest.mark.parametrize('model', ['dcgan', 'wgan'])
 def test_gan_loss_values_by_hand(model):
-  config, nets, _, state, batch, objective = _setup(model, dis_batch_norm='per_source')
+  # The R1 term (dcgan's recipe) has its own tests above.
+  config, nets, _, state, batch, objective = _setup(model, dis_batch_norm='per_source',
+                                                    dis_r1_weight=0.0)
   batch = {'image': batch['image'][:config.batch_size]}
   key = jax.random.PRNGKey(8)
   losses, _ = objective(state.params, state.batch_stats, batch, key)
@@ -276,6 +329,9 @@ def test_bernoulli_pixel_nll_matches_cross_entropy_and_gaussian_the_squared_erro
     ('dcgan', 'optimizer', 'sgd', 'optimizer must be one of rmsprop, adam'),
     ('dcgan', 'init', 'xavier', 'init must be one of default, dcgan'),
     ('aae', 'pixel_likelihood', 'laplace', 'pixel_likelihood must be one of'),
+    ('wgan', 'dis_r1_weight', 1.0, 'dis_r1_weight applies to models vaegan, dcgan'),
+    ('dcgan', 'dis_r1_weight', -1.0, 'dis_r1_weight must be >= 0'),
+    ('dcgan', 'dis_batch_norm', 'layer', "dis_batch_norm must be 'joint', 'per_source'"),
 ])
 def test_bad_family_fields_are_one_line_config_errors(model, field, value, message):
   config = importlib.import_module(f'configs.{model}_digits').get_config()

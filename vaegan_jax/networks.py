@@ -131,7 +131,8 @@ class Discriminator(nn.Module):
   Dis_l is the output of conv number `feature_layer` (1-based) before its BatchNorm.
   The first conv has no BatchNorm (as in the authors' code), so it keeps its bias. The logit is a raw
   score: GANs read it through a sigmoid (in the loss), WGAN's critic uses it as is.
-  `leak` > 0 makes the activations leaky ReLUs. See Encoder: reference_layers, weight_init.
+  `leak` > 0 makes the activations leaky ReLUs; `batch_norm=False` drops the BatchNorms
+  (every layer then has a bias: config.dis_batch_norm='none'). See Encoder: reference_layers, weight_init.
   With `label_dim` > 0 the call takes labels y [B, label_dim], concatenated to the dense
   layer's input. With `aux_outputs` = K > 0 a head on the dense layer's output (the
   penultimate features) predicts the labels: the call returns (logit, Dis_l, aux logits
@@ -150,21 +151,24 @@ class Discriminator(nn.Module):
   leak: float = 0.0
   label_dim: int = 0
   aux_outputs: int = 0
+  batch_norm: bool = True
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True, y: jax.Array | None = None):
     ref, init, dt = self.reference_layers, self.weight_init, self.dtype
     act = layers.activation(self.leak)
-    bn = _bn_act(self, train, act)
+    norm = self.batch_norm
+    bn = _bn_act(self, train, act) if norm else lambda h: act(h).astype(dt)
     features = None
     for i, (w, s) in enumerate(zip(self.widths, self.strides)):
-      x = layers.conv(w, self.kernel_size, s, i == 0, f'Conv_{i}', ref, init, dt)(x)
+      x = layers.conv(w, self.kernel_size, s, i == 0 or not norm, f'Conv_{i}', ref, init,
+                      dt)(x)
       if i + 1 == self.feature_layer:
         features = x.reshape(x.shape[0], -1).astype(jnp.float32)  # L_llike in float32
       x = bn(x) if i > 0 else act(x)
     x = _with_labels(x.reshape(x.shape[0], -1), y, self.label_dim)
-    x = bn(layers.dense(self.dense, init, use_bias=False, dtype=dt)(x))
+    x = bn(layers.dense(self.dense, init, use_bias=not norm, dtype=dt)(x))
     logit = layers.dense(1, init, 'logit', dtype=dt)(x)[:, 0].astype(jnp.float32)
     if not self.aux_outputs:
       return logit, features
@@ -250,7 +254,8 @@ def build(config, axis_name: str | None = None, *, encoder: str | None = 'gaussi
     nets['discriminator'] = Discriminator(
         widths=tuple(config.dis_widths), strides=tuple(config.dis_strides),
         dense=config.dis_dense, feature_layer=config.dis_feature_layer,
-        leak=config.dis_leak, aux_outputs=aux, **cond, **conv)
+        leak=config.dis_leak, aux_outputs=aux,
+        batch_norm=config.get('dis_batch_norm', 'per_source') != 'none', **cond, **conv)
   elif discriminator == 'latent':
     nets['discriminator'] = LatentDiscriminator(
         widths=tuple(config.latent_dis_widths), leak=config.dis_leak, **common)

@@ -75,22 +75,50 @@ def _discriminate(module, params, batch_stats, groups, train, mode, ys=None):
   mode 'joint': one call on the concatenation, BatchNorm statistics over all groups.
   mode 'per_source': one call per group (real, reconstructed, sampled), each normalised
   with its own batch statistics (as DCGAN does for real and fake batches); the running
-  averages are updated once, with the mean of the groups' statistics. `ys`: the labels
+  averages are updated once, with the mean of the groups' statistics. mode 'none': a
+  discriminator without BatchNorm (one call). `ys`: the labels
   of each group for a conditional discriminator (None otherwise).
   """
   ys = [None] * len(groups) if ys is None else ys
   kw = lambda y: {} if y is None else {'y': y}
-  if mode == 'joint' or not train:
+  if mode in ('joint', 'none') or not train:  # 'none': no batch statistics to keep apart
     y = None if ys[0] is None else jnp.concatenate(ys)
     return networks.apply(module, params, batch_stats, jnp.concatenate(groups), train,
                           **kw(y))
   if mode != 'per_source':
-    raise ValueError(f"unknown dis_batch_norm {mode!r}; use 'joint' or 'per_source'")
+    raise ValueError(f"unknown dis_batch_norm {mode!r}; use 'joint', 'per_source' or "
+                     "'none'")
   outs, stats = zip(*(networks.apply(module, params, batch_stats, g, train, **kw(y))
                       for g, y in zip(groups, ys)))
   out = tuple(jnp.concatenate(t) for t in zip(*outs))
   mean_stats = jax.tree.map(lambda *s: sum(s) / len(s), *stats)
   return out, mean_stats
+
+
+def r1_penalty(module, params, batch_stats, x, train, y=None):
+  """R1 (Mescheder, Geiger, Nowozin 2018): 1/2 E ||grad_x logit(x)||^2 on real images x.
+
+  The discriminator is applied to x alone (with per_source BatchNorm exactly the real
+  group's pass; with 'joint' the statistics are the real images' only). Differentiating
+  this w.r.t. the discriminator's parameters is a second-order gradient (a double
+  backward pass through the discriminator).
+  """
+  def total_logit(x):
+    (logits, *_), _ = networks.apply(module, params, batch_stats, x, train,
+                                     **({} if y is None else {'y': y}))
+    return logits.sum()
+  g = jax.grad(total_logit)(x)
+  return 0.5 * jnp.sum(jnp.square(g), axis=tuple(range(1, g.ndim))).mean()
+
+
+def _with_r1(l_dis, params, batch_stats, x, nets, config, train, y=None):
+  """(l_dis + gamma * R1, R1) with gamma = config.dis_r1_weight; R1 is 0 when off."""
+  gamma = config.get('dis_r1_weight', 0.0)
+  if not gamma:
+    return l_dis, jnp.zeros(())
+  r1 = r1_penalty(nets.discriminator, params['discriminator'],
+                  batch_stats['discriminator'], x, train, y)
+  return l_dis + gamma * r1, r1
 
 
 def _labels(batch, config):
@@ -203,6 +231,9 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
     l_aux, aux_accuracy = _aux_loss(out[2][:b], batch, config, axis_name)
     l_dis = l_gan + config.aux_weight * l_aux
     aux_metrics = {'loss/aux': l_aux, 'aux_accuracy': aux_accuracy}
+  l_dis, r1 = _with_r1(l_dis, params, batch_stats, x, nets, config, train, y)
+  if config.get('dis_r1_weight', 0.0):
+    aux_metrics['loss/r1'] = r1
 
   losses = {
       'encoder': config.prior_weight * l_prior + l_llike + w_pix * l_pix,
@@ -338,8 +369,11 @@ def dcgan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
                                            train, axis_name)
   real_cost, fake_cost = L.bce_real(l_real).mean(), L.bce_fake(l_p).mean()
   l_gen = L.generator_loss(l_p, config.gan_generator_loss).mean()
-  losses = {'decoder': l_gen, 'discriminator': real_cost + fake_cost}
+  l_dis, r1 = _with_r1(real_cost + fake_cost, params, batch_stats, batch['image'], nets,
+                       config, train)
+  losses = {'decoder': l_gen, 'discriminator': l_dis}
   metrics = {
+      **({'loss/r1': r1} if config.get('dis_r1_weight', 0.0) else {}),
       'loss/gen': l_gen,
       'loss/real_cost': real_cost,
       'loss/fake_cost': fake_cost,
@@ -437,6 +471,9 @@ MODELS = {
     'wgan': Model(wgan, None, 'image'),
     'aae': Model(aae, 'deterministic', 'latent'),
 }
+
+
+R1_MODELS = ('vaegan', 'dcgan')  # the objectives that add config.dis_r1_weight * R1
 
 
 def get_model(name: str) -> Model:

@@ -39,7 +39,7 @@ VAEGAN = dict(
     margin=0.35, gan_generator_loss='non_saturating', decoder_gan_balance='adaptive',
     decoder_llike_weight=1.0, decoder_gan_weight=1.0, pixel_llike_weight=0.75,
     pixel_llike_scale='features', pixel_likelihood='bernoulli', gan_include_recon=False,
-    gan_real_weight=1.0, gan_fake_weight=1.0, prior_weight=1.0,
+    gan_real_weight=1.0, gan_fake_weight=1.0, prior_weight=1.0, dis_r1_weight=0.0,
 )
 
 # The authors' celeba_aegan.py (andersbll/autoencoding_beyond_pixels): decoder w * L_llike + (1 - w) * GAN with
@@ -54,7 +54,7 @@ VAEGAN_AUTHORS = dict(
     margin=0.35, gan_generator_loss='non_saturating', decoder_gan_balance='fixed',
     decoder_llike_weight=1e-6, decoder_gan_weight=1.0 - 1e-6, pixel_llike_weight=0.0,
     pixel_llike_scale='none', pixel_likelihood='bernoulli', gan_include_recon=False,
-    gan_real_weight=0.5, gan_fake_weight=0.5, prior_weight=1.0,
+    gan_real_weight=0.5, gan_fake_weight=0.5, prior_weight=1.0, dis_r1_weight=0.0,
 )
 
 # The paper as written (sections 2-3 and 4): Dec minimises gamma * L_llike - L_GAN (saturating),
@@ -68,7 +68,7 @@ VAEGAN_PAPER = dict(
     margin=0.35, gan_generator_loss='saturating', decoder_gan_balance='fixed',
     decoder_llike_weight=1e-6, decoder_gan_weight=1.0, pixel_llike_weight=0.0,
     pixel_llike_scale='none', pixel_likelihood='bernoulli', gan_include_recon=True,
-    gan_real_weight=1.0, gan_fake_weight=1.0, prior_weight=1.0,
+    gan_real_weight=1.0, gan_fake_weight=1.0, prior_weight=1.0, dis_r1_weight=0.0,
 )
 
 # The VAE-GAN default until this recipe (configs/default.py before it): the paper's
@@ -82,7 +82,7 @@ VAEGAN_BEFORE = dict(
     margin=0.35, gan_generator_loss='non_saturating', decoder_gan_balance='fixed',
     decoder_llike_weight=1.0, decoder_gan_weight=1.0, pixel_llike_weight=0.0,
     pixel_llike_scale='none', pixel_likelihood='bernoulli', gan_include_recon=True,
-    gan_real_weight=1.0, gan_fake_weight=1.0, prior_weight=1.0,
+    gan_real_weight=1.0, gan_fake_weight=1.0, prior_weight=1.0, dis_r1_weight=0.0,
 )
 
 RECIPES = {
@@ -93,22 +93,26 @@ RECIPES = {
         optimizer='rmsprop', learning_rate=3e-4, adam_b1=0.9, adam_b2=0.999,
         rmsprop_decay=0.9, lr_schedule='constant', weight_decay=0.0, init='default',
         prior_scale=1.0, use_equilibrium=False, critic_steps=0, dis_weight_clip=0.0,
-        pixel_likelihood='bernoulli', prior_weight=1.0),
+        pixel_likelihood='bernoulli', prior_weight=1.0, dis_r1_weight=0.0),
     # Radford et al. (2016): Adam 2e-4, beta1 0.5, N(0, 0.02) initialisation, leaky
     # ReLU 0.2, real and generated batches normalised apart, the non-saturating
-    # generator loss, one discriminator update before each generator update.
+    # generator loss, one discriminator update before each generator update; and the R1
+    # penalty (Mescheder et al. 2018, gamma 10, their value): without it the generator
+    # collapsed on colour photographs (every sample one saturated pattern, on 3 of 3
+    # runs on patches of three photographs; docs/colour.md).
     'dcgan': dict(
         optimizer='adam', learning_rate=2e-4, adam_b1=0.5, adam_b2=0.999,
         lr_schedule='constant', weight_decay=0.0, init='dcgan', dis_leak=0.2,
         dis_batch_norm='per_source', critic_steps=1, dis_weight_clip=0.0,
-        prior_scale=1.0, use_equilibrium=False, gan_generator_loss='non_saturating'),
+        prior_scale=1.0, use_equilibrium=False, gan_generator_loss='non_saturating',
+        dis_r1_weight=10.0),
     # Arjovsky et al. (2017): RMSProp 5e-5 (PyTorch's decay 0.99), weights clipped
     # to [-0.01, 0.01], 5 critic updates per generator update; DCGAN's networks.
     'wgan': dict(
         optimizer='rmsprop', learning_rate=5e-5, rmsprop_decay=0.99,
         lr_schedule='constant', weight_decay=0.0, init='dcgan', dis_leak=0.2,
         dis_batch_norm='per_source', critic_steps=5, dis_weight_clip=0.01,
-        prior_scale=1.0, use_equilibrium=False),
+        prior_scale=1.0, use_equilibrium=False, dis_r1_weight=0.0),
     # Makhzani et al. (2016): deterministic encoder, Bernoulli pixels, an MLP
     # discriminator on codes against z_p ~ N(0, 5^2 I); the VAE-GAN's optimizer.
     'aae': dict(
@@ -116,7 +120,7 @@ RECIPES = {
         rmsprop_decay=0.9, lr_schedule='constant', weight_decay=0.0, init='default',
         dis_leak=0.2, critic_steps=0, dis_weight_clip=0.0, prior_scale=5.0,
         use_equilibrium=False, gan_generator_loss='non_saturating',
-        pixel_likelihood='bernoulli', aae_adversarial_weight=1.0),
+        pixel_likelihood='bernoulli', aae_adversarial_weight=1.0, dis_r1_weight=0.0),
 }
 
 

@@ -49,6 +49,12 @@ def _model(config) -> None:
   if model.discriminator is None and (config.critic_steps or config.dis_weight_clip):
     raise ConfigError(f'model {config.model!r} has no discriminator: set '
                       '--config.critic_steps=0 and --config.dis_weight_clip=0')
+  r1 = config.get('dis_r1_weight', 0.0)
+  if r1 < 0:
+    raise ConfigError(f'--config.dis_r1_weight must be >= 0 (got {r1})')
+  if r1 and config.model not in objectives.R1_MODELS:
+    raise ConfigError(f'--config.dis_r1_weight applies to models '
+                      f'{", ".join(objectives.R1_MODELS)}, not {config.model!r}: set it to 0')
   if config.use_equilibrium and not model.equilibrium:
     raise ConfigError(f'the equilibrium rule does not apply to model {config.model!r}: '
                       'set --config.use_equilibrium=False')
@@ -147,8 +153,8 @@ def validate(config, num_examples: int | None = None) -> None:
   if config.decoder_gan_balance not in ('fixed', 'adaptive'):
     raise ConfigError("--config.decoder_gan_balance must be 'fixed' or 'adaptive' "
                       f'(got {config.decoder_gan_balance!r})')
-  if config.dis_batch_norm not in ('joint', 'per_source'):
-    raise ConfigError("--config.dis_batch_norm must be 'joint' or 'per_source' "
+  if config.dis_batch_norm not in ('joint', 'per_source', 'none'):
+    raise ConfigError("--config.dis_batch_norm must be 'joint', 'per_source' or 'none' "
                       f'(got {config.dis_batch_norm!r})')
   if not 0.0 <= config.ema_decay < 1.0:
     raise ConfigError(f'--config.ema_decay must be in [0, 1) (got {config.ema_decay}); '
