@@ -9,8 +9,8 @@ are in docs/colour.md):
   (pixel_llike_scale='features': weight 1 here, 3 on grey digits): FD of prior samples
   1.15 -> 0.70 against the summed weight 3, which left them smooth;
 - kernel 4: the stride-2 transposed convs of kernel 5 overlap unevenly and print a
-  checkerboard (Odena et al., Distill 2016); kernel 4 took the DCGAN's FD from 2.27 to
-  1.24 and the VAE-GAN's from 1.80 to 1.15 on the same data;
+  checkerboard (Odena et al., Distill 2016); kernel 4 took the DCGAN's FD (without R1)
+  from 2.27 to 1.24 and the VAE-GAN's from 1.80 to 1.15 on the same data;
 - auto_sampler='prior': the VAE-GAN's prior samples against its codes' mixture's,
   FD 1.22 +- 0.71 against 3.33 +- 1.37 (3 seeds, lower on each; the mixture draws where
   the reconstruction terms make the decoder blur);
