@@ -112,13 +112,14 @@ def r1_penalty(module, params, batch_stats, x, train, y=None):
 
 
 def _with_r1(l_dis, params, batch_stats, x, nets, config, train, y=None):
-  """(l_dis + gamma * R1, R1) with gamma = config.dis_r1_weight; R1 is 0 when off."""
+  """(l_dis + gamma * R1, metrics) with gamma = config.dis_r1_weight: metrics is
+  {'loss/r1': R1}, or {} (and l_dis unchanged) when gamma is 0."""
   gamma = config.get('dis_r1_weight', 0.0)
   if not gamma:
-    return l_dis, jnp.zeros(())
+    return l_dis, {}
   r1 = r1_penalty(nets.discriminator, params['discriminator'],
                   batch_stats['discriminator'], x, train, y)
-  return l_dis + gamma * r1, r1
+  return l_dis + gamma * r1, {'loss/r1': r1}
 
 
 def _labels(batch, config):
@@ -231,9 +232,8 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
     l_aux, aux_accuracy = _aux_loss(out[2][:b], batch, config, axis_name)
     l_dis = l_gan + config.aux_weight * l_aux
     aux_metrics = {'loss/aux': l_aux, 'aux_accuracy': aux_accuracy}
-  l_dis, r1 = _with_r1(l_dis, params, batch_stats, x, nets, config, train, y)
-  if config.get('dis_r1_weight', 0.0):
-    aux_metrics['loss/r1'] = r1
+  l_dis, r1_metrics = _with_r1(l_dis, params, batch_stats, x, nets, config, train, y)
+  aux_metrics.update(r1_metrics)
 
   losses = {
       'encoder': config.prior_weight * l_prior + l_llike + w_pix * l_pix,
@@ -369,11 +369,11 @@ def dcgan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
                                            train, axis_name)
   real_cost, fake_cost = L.bce_real(l_real).mean(), L.bce_fake(l_p).mean()
   l_gen = L.generator_loss(l_p, config.gan_generator_loss).mean()
-  l_dis, r1 = _with_r1(real_cost + fake_cost, params, batch_stats, batch['image'], nets,
-                       config, train)
+  l_dis, r1_metrics = _with_r1(real_cost + fake_cost, params, batch_stats, batch['image'],
+                               nets, config, train)
   losses = {'decoder': l_gen, 'discriminator': l_dis}
   metrics = {
-      **({'loss/r1': r1} if config.get('dis_r1_weight', 0.0) else {}),
+      **r1_metrics,
       'loss/gen': l_gen,
       'loss/real_cost': real_cost,
       'loss/fake_cost': fake_cost,
@@ -456,24 +456,23 @@ class Model:
     encoder: 'gaussian', 'deterministic' or None.
     discriminator: 'image', 'latent' or None.
     equilibrium: whether the objective honours config.use_equilibrium.
+    r1: whether it adds config.dis_r1_weight * R1 to the discriminator's loss.
   """
 
   objective: Callable
   encoder: str | None
   discriminator: str | None
   equilibrium: bool = False
+  r1: bool = False
 
 
 MODELS = {
-    'vaegan': Model(vaegan, 'gaussian', 'image', equilibrium=True),
+    'vaegan': Model(vaegan, 'gaussian', 'image', equilibrium=True, r1=True),
     'vae': Model(vae, 'gaussian', None),
-    'dcgan': Model(dcgan, None, 'image', equilibrium=True),
+    'dcgan': Model(dcgan, None, 'image', equilibrium=True, r1=True),
     'wgan': Model(wgan, None, 'image'),
     'aae': Model(aae, 'deterministic', 'latent'),
 }
-
-
-R1_MODELS = ('vaegan', 'dcgan')  # the objectives that add config.dis_r1_weight * R1
 
 
 def get_model(name: str) -> Model:

@@ -52,9 +52,10 @@ def _model(config) -> None:
   r1 = config.get('dis_r1_weight', 0.0)
   if r1 < 0:
     raise ConfigError(f'--config.dis_r1_weight must be >= 0 (got {r1})')
-  if r1 and config.model not in objectives.R1_MODELS:
-    raise ConfigError(f'--config.dis_r1_weight applies to models '
-                      f'{", ".join(objectives.R1_MODELS)}, not {config.model!r}: set it to 0')
+  if r1 and not model.r1:
+    with_r1 = ', '.join(name for name, m in objectives.MODELS.items() if m.r1)
+    raise ConfigError(f'--config.dis_r1_weight applies to models {with_r1}, not '
+                      f'{config.model!r}: set it to 0')
   if config.use_equilibrium and not model.equilibrium:
     raise ConfigError(f'the equilibrium rule does not apply to model {config.model!r}: '
                       'set --config.use_equilibrium=False')
