@@ -21,6 +21,7 @@ from vaegan_jax import objectives
 from vaegan_jax import sample_cli
 from vaegan_jax import sampling
 from vaegan_jax import trainer
+from vaegan_jax import validation
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = 16
@@ -205,7 +206,11 @@ def test_default_sampler_is_the_mixture_with_an_encoder_else_the_prior(
 
 def test_auto_sampler_is_the_configs_for_the_vaegan_and_the_mixture_for_the_others(run):
   config = run.config.copy_and_resolve_references()
-  assert config.auto_sampler == 'gmm'  # configs/default.py's
+  assert config.auto_sampler == 'channels' and config.channels == 1  # configs/default.py's
+  assert sample_cli.auto_sampler(config, run.nets, run.state) == 'gmm'  # grey: the mixture
+  config.channels = 3  # colour: the prior
+  assert sample_cli.auto_sampler(config, run.nets, run.state) == 'prior'
+  config.channels = 1
   config.auto_sampler = 'prior'  # configs/colour.py's
   z, used = sample_cli.codes(config, run.nets, run.state, 'auto', 5, 2)
   assert used == 'prior'
@@ -216,6 +221,10 @@ def test_auto_sampler_is_the_configs_for_the_vaegan_and_the_mixture_for_the_othe
   del config['auto_sampler']  # a run saved before the field
   config.model = 'vaegan'
   assert sample_cli.auto_sampler(config, run.nets, run.state) == 'gmm'
+  config.auto_sampler = 'colour'
+  with pytest.raises(validation.ConfigError,
+                     match='auto_sampler must be one of channels, gmm, prior'):
+    validation.validate(config)
 
 
 def _sample_py(*args):

@@ -16,8 +16,8 @@ Modes (`num` = N):
                 each checkpoint in WORKDIR/latent_gmm/ (vaegan_jax/mixture.py; fitted
                 from the training data on first use where it is missing).
                 `sampler='auto'` (the default): for the VAE-GAN the run's
-                config.auto_sampler ('gmm' unless its config says 'prior', as
-                configs/colour.py does), 'gmm' for the other models with an encoder,
+                config.auto_sampler (default 'channels': the prior for colour
+                images, the mixture for grey ones), 'gmm' for the other models with an encoder,
                 'prior' for those without; when the mixture is neither stored nor can
                 be fitted (the training data is not there), one warning line and the
                 prior.
@@ -57,7 +57,8 @@ MODES = ('sample', 'reconstruct', 'interpolate')
 SAMPLERS = ('auto', 'prior', 'gmm')
 # 'auto': config.auto_sampler for a model with an encoder. The mixture's samples score
 # better than the prior's for every model with an encoder on real MNIST (3 seeds), the
-# VAE-GAN's prior samples better on colour photographs (docs/colour.md).
+# VAE-GAN's prior samples better on colour photographs (docs/colour.md), hence the
+# default config's auto_sampler='channels'.
 DEFAULT_SAMPLER = 'auto'
 INTERPOLATION_STEPS = 8
 
@@ -142,13 +143,19 @@ def gmm_cache(workdir: str, config, state, ema: bool = True) -> str:
 
 def auto_sampler(config, nets, state) -> str:
   """What sampler='auto' draws from: 'prior' for a model without an encoder; for the
-  VAE-GAN, whose decoder the GAN term trains on prior codes, config.auto_sampler ('gmm'
-  for a run saved before the field); 'gmm' for the VAE and the AAE, whose decoders never
-  see prior codes (their mixture's samples were the better ones on MNIST and on colour
-  photographs alike)."""
+  VAE-GAN, whose decoder the GAN term trains on prior codes, config.auto_sampler, where
+  'channels' means 'prior' for colour images and 'gmm' for grey ones ('gmm' for a run
+  saved before the field); 'gmm' for the VAE and the AAE, whose decoders never see prior
+  codes (their mixture's samples were the better ones on MNIST and on colour photographs
+  alike)."""
   if not _has_encoder(nets, state):
     return 'prior'
-  return config.get('auto_sampler', 'gmm') if config.model == 'vaegan' else 'gmm'
+  if config.model != 'vaegan':
+    return 'gmm'
+  choice = config.get('auto_sampler', 'gmm')
+  if choice == 'channels':
+    return 'prior' if config.channels > 1 else 'gmm'
+  return choice
 
 
 def check_sampler(sampler: str, mode: str = 'sample') -> None:

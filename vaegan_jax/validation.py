@@ -143,7 +143,7 @@ def validate(config, num_examples: int | None = None) -> None:
                       f'(got {config.crop!r})')
   if config.prior_weight < 0:
     raise ConfigError(f'--config.prior_weight must be >= 0 (got {config.prior_weight})')
-  for name, choices in (('auto_sampler', ('gmm', 'prior')),
+  for name, choices in (('auto_sampler', ('channels', 'gmm', 'prior')),
                         ('pixel_llike_scale', ('features', 'none')),
                         ('parallel', train_step.PARALLEL_MODES)):
     if name in config:  # absent in a run saved before the field: its old meaning
