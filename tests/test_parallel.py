@@ -38,6 +38,8 @@ _EIGHT_VS_ONE = textwrap.dedent('''
       config.aux_weight, config.labeled_fraction = 1.0, 0.5
     if extra == 'conditional':
       config.conditional = True
+    if extra == 'ema':  # the averages and their BatchNorm statistics, averaged over devices
+      config.ema_decay = 0.9
     ds = input_pipeline.load(config)
     labels.resolve(config, ds)
     ds = labels.prepare(config, ds)
@@ -77,12 +79,16 @@ _EIGHT_VS_ONE = textwrap.dedent('''
     def diff(a, b):
       a, b = jax.tree.leaves(jax.device_get(a)), jax.tree.leaves(jax.device_get(b))
       assert len(a) == len(b)
-      return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)) /
-                           (np.max(np.abs(np.asarray(x))) + 1e-6))) for x, y in zip(a, b))
+      return max((float(np.max(np.abs(np.asarray(x) - np.asarray(y)) /
+                            (np.max(np.abs(np.asarray(x))) + 1e-6))) for x, y in zip(a, b)),
+                 default=0.0)
     d = {'grads': diff(g1, parallel.unreplicate(g8)),
          'losses': diff(l1, parallel.unreplicate(l8)),
          'params': diff(s1.params, parallel.unreplicate(s8.params)),
          'batch_stats': diff(s1.batch_stats, parallel.unreplicate(s8.batch_stats)),
+         'ema': diff((s1.ema, s1.ema_batch_stats),
+                     parallel.unreplicate((s8.ema, s8.ema_batch_stats))),
+         'has_ema': bool(jax.tree.leaves(s1.ema_batch_stats)),
          'metrics': diff(m1, parallel.unreplicate(m8)),
          'grad_norm': float(m1['grad_norm/decoder'])}
     s8b, _ = step8(s8, par.put_batch(batch))  # the donated state, stepped again
@@ -105,9 +111,9 @@ def _python(code, env=None, timeout=300, args=()):
 
 # Both modes for the VAE-GAN; in 'jit' (the default) also wgan: 2 critic micro-batches;
 # +aux: the auxiliary head with half the labels hidden (devices hold different numbers
-# of labelled rows). '+conditional' (labels into every network) and the other pairs also
+# of labelled rows); +ema: a moving average and its networks' BatchNorm statistics. '+conditional' (labels into every network) and the other pairs also
 # pass; left out of the suite for time.
-@pytest.mark.parametrize('model,mode', [('vaegan', 'jit'), ('vaegan', 'pmap'),
+@pytest.mark.parametrize('model,mode', [('vaegan', 'jit'), ('vaegan+ema', 'pmap'),
                                         ('wgan', 'jit'), ('vaegan+aux', 'jit')])
 def test_one_step_on_8_devices_equals_one_step_on_1_device(model, mode):
   r = _python(_EIGHT_VS_ONE, {'XLA_FLAGS': '--xla_force_host_platform_device_count=8'},
@@ -115,9 +121,9 @@ def test_one_step_on_8_devices_equals_one_step_on_1_device(model, mode):
   assert r.returncode == 0, r.stderr[-3000:]
   d = json.loads(r.stdout.strip().splitlines()[-1])
   assert d['replicas_identical'] and d['step'] == 2
-  assert d['grad_norm'] > 0
+  assert d['grad_norm'] > 0 and d['has_ema'] == model.endswith('+ema')
   # Relative to each array's scale; float32 sums in a different order.
-  for k in ('grads', 'losses', 'params', 'batch_stats', 'metrics'):
+  for k in ('grads', 'losses', 'params', 'batch_stats', 'metrics', 'ema'):
     assert d[k] < 1e-4, (k, d)
 
 

@@ -55,12 +55,15 @@ def checksums(state) -> dict[str, str]:
           for path, x in leaves}
 
 
+OPTIONAL_FIELDS = ('ema', 'ema_batch_stats')  # not written when empty
+
+
 def _on_disk(state) -> dict:
-  """The tree orbax writes: the state's fields by name, without an empty `ema` (a run
-  without a moving average has the layout of the checkpoints written before it existed,
-  so either restores into the other)."""
+  """The tree orbax writes: the state's fields by name, without an empty `ema` or
+  `ema_batch_stats` (a run without a moving average has the layout of the checkpoints
+  written before it existed, so either restores into the other)."""
   return {f.name: getattr(state, f.name) for f in dataclasses.fields(state)
-          if not (f.name == 'ema' and not getattr(state, f.name))}
+          if not (f.name in OPTIONAL_FIELDS and not getattr(state, f.name))}
 
 
 _CRC_THREADS = {}  # id(manager) -> the thread writing the checksums of its last save
@@ -180,8 +183,7 @@ def restore(mngr, abstract_state, step: int | None = None, warn=None,
   failures = []
   for s in [step] if step is not None else available[::-1]:
     try:
-      state = abstract_state.replace(
-          **mngr.restore(s, args=ocp.args.StandardRestore(target)))
+      state = abstract_state.replace(**_restore_tree(mngr, s, target))
       _verify(_workdir(mngr), s, state)
     except Exception as e:  # pylint: disable=broad-except
       failures.append((s, _reason(e)))
@@ -199,6 +201,26 @@ def restore(mngr, abstract_state, step: int | None = None, warn=None,
   raise CheckpointError(f'no checkpoint in {mngr.directory} restores (' +
                         '; '.join(f'step {s}: {r}' for s, r in failures) +
                         '); start a new run with another --workdir')
+
+
+def _restore_tree(mngr, step: int, target: dict) -> dict:
+  """The saved tree of `step` in the structure of `target`. A checkpoint of a run with a
+  moving average saved before `ema_batch_stats` existed has none: it restores without
+  them and gets the raw networks' statistics (what its samples used then)."""
+  try:
+    return mngr.restore(step, args=ocp.args.StandardRestore(target))
+  except Exception as e:  # pylint: disable=broad-except
+    if 'ema_batch_stats' not in target:
+      raise
+    first = e
+  older = {k: v for k, v in target.items() if k != 'ema_batch_stats'}
+  try:
+    tree = dict(mngr.restore(step, args=ocp.args.StandardRestore(older)))
+  except Exception:  # pylint: disable=broad-except
+    raise first from None  # not the older layout either: the first reason is the one
+  tree['ema_batch_stats'] = {role: tree['batch_stats'][role]
+                             for role in target['ema_batch_stats']}
+  return tree
 
 
 def set_aside(mngr, steps) -> str:

@@ -23,6 +23,11 @@ class TrainState(flax.struct.PyTreeNode):
     key: base PRNG key (raw uint32 [2]); step keys are fold_in(key, step).
     ema: {role: exponential moving average of params[role]} for the generator roles
       (EMA_ROLES) when config.ema_decay > 0, else {}.
+    ema_batch_stats: {role: BatchNorm running statistics of the averaged network} for
+      the roles of `ema` that have BatchNorm: each step runs the objective's forward
+      pass with the averaged parameters on the step's batch and keeps its statistics
+      (train_step). {} without an average, and in a checkpoint saved before the field
+      (those sample with the raw networks' statistics).
   """
 
   step: jax.Array
@@ -31,6 +36,7 @@ class TrainState(flax.struct.PyTreeNode):
   opt_state: Any
   key: jax.Array
   ema: Any = flax.struct.field(default_factory=dict)
+  ema_batch_stats: Any = flax.struct.field(default_factory=dict)
 
 
 # Roles whose parameters are averaged: the generator side (what sampling, reconstructions
@@ -105,17 +111,24 @@ def create(config, nets: networks.Networks, txs) -> TrainState:
   opt_state = {role: txs[role].init(params[role]) for role in params}
   ema = ({role: params[role] for role in EMA_ROLES if role in params}
          if config.ema_decay > 0 else {})
+  ema_batch_stats = {role: batch_stats[role] for role in ema
+                     if jax.tree.leaves(batch_stats.get(role, {}))}
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                    batch_stats=batch_stats, opt_state=opt_state, key=state_key, ema=ema)
+                    batch_stats=batch_stats, opt_state=opt_state, key=state_key, ema=ema,
+                    ema_batch_stats=ema_batch_stats)
 
 
 def averaged(state: TrainState) -> TrainState:
   """`state` with its averaged parameters (state.ema) in place of the raw ones.
 
-  What sampling should use when the run keeps an average (config.ema_decay > 0); the
-  BatchNorm running statistics stay those of the raw networks (as StyleGAN's EMA copies
-  its buffers). A state without an average is returned as it is.
+  What sampling should use when the run keeps an average (config.ema_decay > 0), with
+  the BatchNorm running statistics of the averaged networks (state.ema_batch_stats):
+  the raw networks' statistics do not fit the averaged weights (measured on 32x32
+  colour patches: FD 1.21 against 0.78 for a VAE-GAN's prior samples, 1.36 against 0.44
+  for a DCGAN's; docs/colour.md). A checkpoint saved before those statistics were kept
+  falls back to the raw ones. A state without an average is returned as it is.
   """
   if not state.ema:
     return state
-  return state.replace(params={**state.params, **state.ema})
+  return state.replace(params={**state.params, **state.ema},
+                       batch_stats={**state.batch_stats, **state.ema_batch_stats})

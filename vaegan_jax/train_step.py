@@ -119,7 +119,10 @@ def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule,
       losses, metrics and BatchNorm running statistics are averaged across devices, so
       every replica applies the same update; with one device this is the plain step.
     ema_decay: the decay of state.ema's averages (train_state.ema_decay_at); they are
-      updated after the step's updates, when the state has any.
+      updated after the step's updates, when the state has any, and then the objective's
+      forward pass with the averaged parameters on the step's last batch and key gives
+      state.ema_batch_stats (its losses are unused, so XLA keeps only the forward passes
+      of the averaged networks).
   """
   update = functools.partial(_update, objective=objective, txs=txs,
                              constraints=constraints or {}, axis_name=axis_name)
@@ -152,11 +155,15 @@ def train_step(state: ts.TrainState, batch, *, objective, txs, lr_schedule,
   if critic_updated is not None:
     metrics['updated/discriminator'] = critic_updated / critic_steps
   metrics['lr'] = lr_schedule(state.step)
-  ema = state.ema
+  ema, ema_bs = state.ema, state.ema_batch_stats
   if ema:
     ema = ts.update_ema(ema, params, ts.ema_decay_at(ema_decay, state.step))
+  if ema_bs:
+    _, aux = objective({**params, **ema}, {**batch_stats, **ema_bs}, batch, key)
+    ema_bs = _pmean({role: aux['batch_stats'][role] for role in ema_bs}, axis_name)
   new_state = state.replace(step=state.step + 1, params=params,
-                            batch_stats=batch_stats, opt_state=opt_state, ema=ema)
+                            batch_stats=batch_stats, opt_state=opt_state, ema=ema,
+                            ema_batch_stats=ema_bs)
   return new_state, metrics
 
 
