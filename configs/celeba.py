@@ -23,6 +23,10 @@ def get_config():
   # kernel 4 took the DCGAN's FD from 2.27 to 1.24 and the VAE-GAN's from 1.80 to 1.15
   # (docs/colour.md). The pixel term's weight is the recipe's per element (1 here).
   c.kernel_size = 4
+  # Samples from a moving average of the weights (with its own BatchNorm statistics):
+  # lower FD for the VAE-GAN and the DCGAN on 32x32 colour patches (configs/colour.py,
+  # docs/colour.md); not measured on faces. sample.py --no_ema gives the raw weights.
+  c.ema_decay = 0.999
   c.latent_dim = 128
   c.enc_widths = (64, 128, 256)
   c.enc_dense = 1024  # Authors' code; the paper says 2048.

@@ -16,6 +16,7 @@ from vaegan_jax import recipes
 def get_config():
   c = celeba.get_config()
   c.kernel_size = 5  # the authors' networks
+  c.ema_decay = 0.0  # their code samples the trained weights
   recipes.apply(c, 'vaegan', fields=recipes.VAEGAN_AUTHORS)
   c.num_train_steps = 250 * 250
   return c

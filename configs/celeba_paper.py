@@ -13,6 +13,7 @@ from vaegan_jax import recipes
 def get_config():
   c = celeba.get_config()
   c.kernel_size = 5  # the authors' networks
+  c.ema_decay = 0.0  # samples from the trained weights, as published
   c.enc_dense = 2048
   recipes.apply(c, 'vaegan', fields=recipes.VAEGAN_PAPER)
   return c

@@ -112,7 +112,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.weight_decay = 0.0  # Decoupled weight decay (authors' code 1e-5).
   c.grad_clip_norm = 0.0  # Clip each role's gradient to this global norm; 0 = off.
   # Exponential moving average of the encoder's and decoder's parameters, kept in the
-  # train state and used for samples and reconstructions (sample.py --no_ema: the raw
+  # train state with the averaged networks' own BatchNorm statistics (one more forward
+  # pass per step) and used for samples and reconstructions (sample.py --no_ema: the raw
   # ones); 0 = off. Decay min(ema_decay, (1 + t) / (10 + t)) at step t (TF's EMA warm-up).
   c.ema_decay = 0.0
 
