@@ -19,7 +19,7 @@ are in docs/colour.md):
 - ema_decay=0.999, samples from the averaged weights with their own BatchNorm
   statistics: FD of the VAE-GAN's prior samples 0.72 +- 0.08 against 0.99 +- 0.43 for
   the raw weights, the DCGAN's 0.60 +- 0.15 against 1.19 +- 0.25 (3 seeds, the
-  statistics recomputed after training, scripts in docs/colour.md section 6).
+  statistics recomputed after training as docs/colour.md section 6 describes).
 """
 
 from vaegan_jax.configs import default
