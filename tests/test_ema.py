@@ -154,3 +154,22 @@ def test_an_averaged_checkpoint_from_before_its_statistics_restores_with_the_raw
                  state.batch_stats[role])
   jax.tree.map(np.testing.assert_array_equal, jax.device_get(restored.ema['decoder']),
                state.ema['decoder'])
+
+
+def test_a_checkpoint_whose_averaged_statistics_do_not_restore_is_not_given_the_raw_ones(
+    tmp_path):
+  """The older layout is read from the checkpoint's metadata, not guessed from an error:
+  statistics that are there but do not fit (no checksums to catch it) fail the restore."""
+  config = _config(ema_decay=0.9)
+  nets = objectives.build_networks(config)
+  txs = ts.make_optimizers(config, nets.roles())
+  state = jax.device_get(ts.create(config, nets, txs))
+  bad = jax.tree.map(lambda x: np.zeros((1,), x.dtype), state.ema_batch_stats)
+  mngr = checkpointing.manager(str(tmp_path))
+  checkpointing.save(mngr, state.replace(ema_batch_stats=bad), write_checksums=False)
+  checkpointing.wait(mngr)
+  mngr.close()
+  mngr = checkpointing.manager(str(tmp_path), read_only=True)
+  with pytest.raises(checkpointing.CheckpointError, match='step 0'):
+    checkpointing.restore(mngr, jax.eval_shape(lambda: ts.create(config, nets, txs)))
+  mngr.close()

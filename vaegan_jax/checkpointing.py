@@ -37,11 +37,13 @@ class CheckpointError(Exception):
 
 
 def manager(workdir: str, max_to_keep: int = 3, read_only: bool = False):
-  """A CheckpointManager over `workdir/checkpoints` (async saves)."""
+  """A CheckpointManager over `workdir/checkpoints` (async saves). Its one item is the
+  state's tree (StandardCheckpointHandler), so `item_metadata` reads a saved layout."""
   options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=not read_only,
                                          read_only=read_only)
   return ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), 'checkpoints'),
-                               options=options)
+                               options=options,
+                               item_handlers=ocp.StandardCheckpointHandler())
 
 
 def _workdir(mngr) -> str:
@@ -203,21 +205,25 @@ def restore(mngr, abstract_state, step: int | None = None, warn=None,
                         '); start a new run with another --workdir')
 
 
+def _saved_fields(mngr, step: int) -> set | None:
+  """The top-level fields the checkpoint of `step` holds, read from orbax's metadata;
+  None if that cannot be read (then the restore itself reports why)."""
+  try:
+    return set(mngr.item_metadata(step).keys())
+  except Exception:  # pylint: disable=broad-except
+    return None
+
+
 def _restore_tree(mngr, step: int, target: dict) -> dict:
   """The saved tree of `step` in the structure of `target`. A checkpoint of a run with a
-  moving average saved before `ema_batch_stats` existed has none: it restores without
-  them and gets the raw networks' statistics (what its samples used then)."""
-  try:
+  moving average saved before `ema_batch_stats` existed has none (its metadata says
+  so): it restores without them and gets the raw networks' statistics (what its
+  samples used then). A checkpoint that holds them restores them or fails."""
+  fields = _saved_fields(mngr, step)
+  if 'ema_batch_stats' not in target or fields is None or 'ema_batch_stats' in fields:
     return mngr.restore(step, args=ocp.args.StandardRestore(target))
-  except Exception as e:  # pylint: disable=broad-except
-    if 'ema_batch_stats' not in target:
-      raise
-    first = e
   older = {k: v for k, v in target.items() if k != 'ema_batch_stats'}
-  try:
-    tree = dict(mngr.restore(step, args=ocp.args.StandardRestore(older)))
-  except Exception:  # pylint: disable=broad-except
-    raise first from None  # not the older layout either: the first reason is the one
+  tree = dict(mngr.restore(step, args=ocp.args.StandardRestore(older)))
   tree['ema_batch_stats'] = {role: tree['batch_stats'][role]
                              for role in target['ema_batch_stats']}
   return tree
