@@ -23,6 +23,9 @@ def get_config():
   # kernel 4 took the DCGAN's FD from 2.27 to 1.24 and the VAE-GAN's from 1.80 to 1.15
   # (docs/colour.md). The pixel term's weight is the recipe's per element (1 here).
   c.kernel_size = 4
+  # The GAN term's multiplier on colour, measured on 32x32 patches (configs/colour.py,
+  # docs/colour.md section 7); not measured on faces.
+  c.decoder_gan_weight = 2.0
   # Samples from a moving average of the weights (with its own BatchNorm statistics):
   # lower FD for the VAE-GAN and the DCGAN on 32x32 colour patches (configs/colour.py,
   # docs/colour.md); not measured on faces. sample.py --no_ema gives the raw weights.

@@ -11,6 +11,7 @@ def get_config():
   c.crop = 'none'
   c.random_flip = True
   c.kernel_size = 4  # no checkerboard (configs/celeba.py, docs/colour.md)
+  c.decoder_gan_weight = 2.0  # GAN term x2 on colour (configs/colour.py, docs/colour.md)
   c.ema_decay = 0.999  # samples from averaged weights (configs/colour.py, docs/colour.md)
   # The recipe's per-element pixel weight comes to 0.75 x 8x8x256 / 32x32x3 = 4 with this
   # wider discriminator (1 with the digit widths of configs/colour.py); not measured.

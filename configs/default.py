@@ -55,7 +55,9 @@ def get_config() -> ml_collections.ConfigDict:
 
   # Objective (Larsen et al. 2016, sections 2-3). Decoder loss = llike_weight * L_llike + gan_weight * L_gen.
   c.decoder_llike_weight = 1.0  # gamma (paper) or w (authors: 1e-6, with gan 1 - w).
-  c.decoder_gan_weight = 1.0  # Weight of the decoder's GAN term.
+  # Weight of the decoder's GAN term: 1 on grey digits, 2 in the colour configs (the
+  # data's, not the recipe's: recipes.py).
+  c.decoder_gan_weight = 1.0
   # 'fixed': the weights above; 'adaptive': the GAN term's weight is decoder_gan_weight
   # times |grad L_llike| / |grad L_gen| at the decoder's output (VQGAN, Esser et al. 2021).
   c.decoder_gan_balance = 'adaptive'
