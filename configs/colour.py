@@ -19,7 +19,7 @@ are in docs/colour.md):
 - decoder_gan_weight=2 (the multiplier of the adaptive GAN weight; 1 on grey digits):
   FD of the averaged VAE-GAN's prior samples 0.50 and 0.50 against 0.78 and 0.63 with 1
   (seeds 0 and 1, the averaged DCGAN's 0.73 and 0.64), 0.38 against 1.13 on three other
-  photographs; reconstructions 5-7% worse in pixels (docs/colour.md section 7);
+  photographs; reconstructions 4-7% worse in pixels (docs/colour.md section 7);
 - ema_decay=0.999, samples from the averaged weights with their own BatchNorm
   statistics: FD of the VAE-GAN's prior samples 0.72 +- 0.08 against 0.99 +- 0.43 for
   the raw weights, the DCGAN's 0.60 +- 0.15 against 1.19 +- 0.25 (3 seeds, the
