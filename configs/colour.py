@@ -17,9 +17,9 @@ are in docs/colour.md):
 - the digit widths and latent size 16: latent 128 gave lower reconstruction error
   (0.042 against 0.053) but worse prior samples (2.01 against 1.15, seed 0, weight 3);
 - decoder_gan_weight=2 (the multiplier of the adaptive GAN weight; 1 on grey digits):
-  FD of the averaged VAE-GAN's prior samples 0.50 and 0.50 against 0.78 and 0.63 with 1
-  (seeds 0 and 1, the averaged DCGAN's 0.73 and 0.64), 0.38 against 1.13 on three other
-  photographs; reconstructions 4-7% worse in pixels (docs/colour.md section 7);
+  FD of the averaged VAE-GAN's prior samples 0.47 +- 0.05 against 0.72 +- 0.08 with 1
+  (3 seeds; the averaged DCGAN's 0.60 +- 0.15), 0.38 against 1.13 on three other
+  photographs (4 gave 0.68); reconstructions 4-7% worse in pixels (docs/colour.md section 7);
 - ema_decay=0.999, samples from the averaged weights with their own BatchNorm
   statistics: FD of the VAE-GAN's prior samples 0.72 +- 0.08 against 0.99 +- 0.43 for
   the raw weights, the DCGAN's 0.60 +- 0.15 against 1.19 +- 0.25 (3 seeds, the
