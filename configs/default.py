@@ -37,6 +37,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.enc_dense = 256  # Encoder dense width (paper 2048, authors' code 1024).
   c.dec_dense_channels = 64  # Channels of the decoder's first (dense) feature map.
   c.dec_widths = (64, 32)  # Decoder stride-2 transposed convs; sets the start size.
+  c.dec_upsample = 'transpose'  # x2 steps: 'transpose' convs, or 'nearest' resize + conv (Odena et al. 2016).
   c.dis_widths = (16, 32, 64)  # Discriminator convs.
   c.dis_strides = (1, 2, 2)  # Their strides (the first has no BatchNorm).
   c.dis_dense = 128  # Discriminator dense width before the logit.

@@ -35,6 +35,8 @@ def test_auto_means_rewrites_on_cpu_only():
     layers.use_rewrites('cudnn')
   with pytest.raises(validation.ConfigError, match='layers'):
     validation.validate(_config(layers='cudnn'))
+  with pytest.raises(validation.ConfigError, match='dec_upsample'):
+    validation.validate(_config(dec_upsample='bilinear'))
 
 
 @pytest.mark.parametrize('model', ['vaegan', 'aae'])

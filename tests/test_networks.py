@@ -91,6 +91,31 @@ def test_batch_norm_equals_flax(train):
   _compare(fast, ref, x, variables, mutable=['batch_stats'] if train else False)
 
 
+def test_nearest_upsampling_has_no_checkerboard():
+  """A constant input through stride-2 transposed conv k=5 gives a 2-periodic pattern;
+  nearest x2 then a stride-1 conv gives a constant interior (Odena et al. 2016)."""
+  x = jnp.ones((1, 6, 6, 1))
+  up = layers.upsample_nearest(x[..., :1] * jnp.arange(36.).reshape(1, 6, 6, 1))
+  np.testing.assert_array_equal(up, jax.image.resize(
+      jnp.arange(36.).reshape(1, 6, 6, 1), (1, 12, 12, 1), 'nearest'))
+  ones = {'params': {'kernel': jnp.ones((5, 5, 1, 1))}}
+  tconv = layers.UpConv(1, 5, use_bias=False).apply(ones, x)[0, 3:-3, 3:-3, 0]
+  rconv = layers.Conv(1, 5, 1, use_bias=False).apply(ones, layers.upsample_nearest(x))
+  rconv = rconv[0, 3:-3, 3:-3, 0]
+  assert float(tconv.max() - tconv.min()) > 1  # 9, 6 and 4 taps per output pixel
+  np.testing.assert_allclose(rconv, 25.0)
+  from configs import default  # pylint: disable=g-import-not-at-top
+  config = default.get_config()
+  config.dec_upsample = 'nearest'
+  nets = objectives.build_networks(config)
+  params, stats = networks.init_variables(nets, jax.random.PRNGKey(0), config)
+  assert sorted(k for k in params['decoder'] if 'Conv' in k) == [
+      'Conv_0', 'ResizeConv_0', 'ResizeConv_1']
+  out, _ = networks.apply(nets.decoder, params['decoder'], stats['decoder'],
+                          jnp.zeros((2, config.latent_dim)), False)
+  assert out.shape == (2, 16, 16, 1)
+
+
 def test_network_parameter_tree_unchanged():
   """Parameter names and shapes are those of the plain flax layers (checkpoints)."""
   from configs import default  # pylint: disable=g-import-not-at-top

@@ -25,6 +25,7 @@ import numpy as np
 
 LAYERS = ('auto', 'rewrite', 'flax')
 COMPUTE_DTYPES = ('float32', 'bfloat16')
+UPSAMPLES = ('transpose', 'nearest')  # the decoder's x2 steps (networks.Decoder)
 
 
 def use_rewrites(layers: str, backend: str | None = None) -> bool:
@@ -374,6 +375,13 @@ def up_conv(features: int, k: int, name: str, reference: bool,
                             dtype=dtype)
   return UpConv(features, k, use_bias=False, kernel_init=kernel_init(init), name=name,
                 dtype=dtype)
+
+
+def upsample_nearest(x: jax.Array) -> jax.Array:
+  """[B, H, W, C] -> [B, 2H, 2W, C], each pixel repeated 2x2 (nearest neighbour)."""
+  b, h, w, c = x.shape
+  return jnp.broadcast_to(x[:, :, None, :, None, :], (b, h, 2, w, 2, c)).reshape(
+      b, 2 * h, 2 * w, c)
 
 
 def dense(features: int, init: str, name: str | None = None,

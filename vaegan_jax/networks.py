@@ -95,6 +95,10 @@ class Decoder(nn.Module):
   (tanh(a) + 1) / 2 = sigmoid(2a), so 2a are its logits (the VAE's Bernoulli
   likelihood). Also the GANs' generator. See Encoder: reference_layers, weight_init;
   with `label_dim` > 0 the call takes labels y [B, label_dim], concatenated to z.
+  `upsample` doubles the size per width: 'transpose' (stride-2 transposed convs
+  `UpConv_i`) or 'nearest' (nearest-neighbour x2, then a stride-1 conv `ResizeConv_i`:
+  every output pixel gets the same number of taps, so no checkerboard; Odena, Dumoulin,
+  Olah, "Deconvolution and Checkerboard Artifacts", Distill 2016).
   """
 
   image_size: int
@@ -107,6 +111,7 @@ class Decoder(nn.Module):
   bn_axis_name: str | None = None
   weight_init: str = 'default'
   label_dim: int = 0
+  upsample: str = 'transpose'
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -119,7 +124,11 @@ class Decoder(nn.Module):
     x = bn(layers.dense(s * s * self.dense_channels, init, use_bias=False, dtype=dt)(zy))
     x = x.reshape(z.shape[0], s, s, self.dense_channels)
     for i, w in enumerate(self.widths):
-      x = bn(layers.up_conv(w, self.kernel_size, f'UpConv_{i}', ref, init, dt)(x))
+      if self.upsample == 'nearest':
+        x = layers.upsample_nearest(x)
+        x = bn(layers.conv(w, self.kernel_size, 1, False, f'ResizeConv_{i}', ref, init, dt)(x))
+      else:
+        x = bn(layers.up_conv(w, self.kernel_size, f'UpConv_{i}', ref, init, dt)(x))
     a = layers.conv(self.channels, self.kernel_size, 1, True, 'Conv_0', ref, init, dt)(x)
     a = a.astype(jnp.float32)  # the pixel losses and the tanh in float32
     return a if logits else jnp.tanh(a)
@@ -243,7 +252,8 @@ def build(config, axis_name: str | None = None, *, encoder: str | None = 'gaussi
   aux = n_labels if config.get('aux_weight', 0.0) > 0 else 0
   nets = {'decoder': Decoder(image_size=config.image_size, channels=config.channels,
                              dense_channels=config.dec_dense_channels,
-                             widths=tuple(config.dec_widths), **cond, **conv)}
+                             widths=tuple(config.dec_widths),
+                             upsample=config.get('dec_upsample', 'transpose'), **cond, **conv)}
   if encoder not in ENCODERS or discriminator not in DISCRIMINATORS:
     raise ValueError(f'unknown encoder {encoder!r} or discriminator {discriminator!r}')
   if encoder:

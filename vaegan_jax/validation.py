@@ -33,6 +33,8 @@ def _model(config) -> None:
   model = objectives.get_model(config.model)
   _one_of(config, 'init', layers.INITS)
   _one_of(config, 'layers', layers.LAYERS)
+  if 'dec_upsample' in config:
+    _one_of(config, 'dec_upsample', layers.UPSAMPLES)
   _one_of(config, 'compute_dtype', layers.COMPUTE_DTYPES)
   _one_of(config, 'optimizer', train_state.OPTIMIZERS)
   _one_of(config, 'pixel_likelihood', losses.PIXEL_LIKELIHOODS)
