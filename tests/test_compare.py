@@ -20,6 +20,11 @@ TINY = dict(latent_dim=8, enc_widths=(8, 8), enc_dense=16, dec_dense_channels=8,
 WITH_ENCODER = {'vae', 'aae', 'vaegan'}
 
 
+def test_results_name_the_config_as_given():
+  assert compare._config_label('colour') == 'configs/colour.py'
+  assert compare._config_label('/tmp/exp/mine.py') == '/tmp/exp/mine.py'
+
+
 def test_classifier_learns_the_digits():
   train = classifier.digits_split('train')
   heldout = classifier.digits_split('validation')

@@ -366,6 +366,11 @@ def results_table(results: dict) -> str:
   return '\n'.join(lines)
 
 
+def _config_label(config: str) -> str:
+  """`colour` -> `configs/colour.py`; a config given as a file path stays as given."""
+  return config if config.endswith('.py') else f'configs/{config}.py'
+
+
 def _markdown(results: dict) -> str:
   models = results['models']
   batches = ', '.join(f'{m} {r["batch_size"]}' for m, r in models.items())
@@ -377,7 +382,7 @@ def _markdown(results: dict) -> str:
       f'each, seeds {seeds}',
       '',
       f'Every model trained on the {results["train_examples"]} training images '
-      f'(batch size {batches}; networks of `configs/{results["config"]}.py`, each '
+      f'(batch size {batches}; networks of `{_config_label(results["config"])}`, each '
       'model its own recipe) '
       f'and scored on the {results["heldout_examples"]} held-out images. Per seed: '
       'another split, classifier, initialisation and stream of batches. Cells are mean '
