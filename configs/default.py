@@ -134,10 +134,10 @@ def get_config() -> ml_collections.ConfigDict:
   c.num_images = 64  # Images per grid (a square number looks best).
   # What the VAE-GAN's samples come from in sample.py, evaluate and compare's "auto"
   # column: 'gmm' (the codes' mixture), 'prior', or 'channels': the mixture for grey
-  # images (lower FD than the prior on real MNIST, 0.229 against 0.393, every seed), the
-  # prior for colour ones (lower than the mixture on 32x32 photograph patches, 1.22 against
-  # 3.33, every seed; the mixture's are smooth blobs there; docs/colour.md). The VAE and
-  # the AAE always use the mixture (sample_cli.auto_sampler).
+  # images (lower FD than the prior on real MNIST, 0.229 against 0.430, every seed,
+  # 2026-12-04), the prior for colour ones (lower than the mixture on 32x32 photograph
+  # patches, 1.22 against 3.33, every seed; the mixture's are smooth blobs there;
+  # docs/colour.md). The VAE and the AAE always use the mixture (sample_cli.auto_sampler).
   c.auto_sampler = 'channels'
 
   # Live evaluation (vaegan_jax/live_eval.py): FD/KID of eval_num prior samples against
