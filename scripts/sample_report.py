@@ -84,9 +84,8 @@ def spectrum_stats(p: np.ndarray) -> dict:
   return out
 
 
-def report(x: np.ndarray, clf, held, held_features) -> dict:
-  probs = classifier.batched(
-      jax.jit(lambda v: jax.nn.softmax(clf.apply(clf.params, v)[0], -1)), x)
+def report(x: np.ndarray, clf, probabilities, held, held_features) -> dict:
+  probs = classifier.batched(probabilities, x)
   f = clf.features(x)
   pred, conf = probs.argmax(-1), probs.max(-1)
   per_class = []
@@ -120,8 +119,12 @@ def gradient_report(workdir: str, images: np.ndarray, batches: int = 8) -> dict:
           nets.discriminator, p['discriminator'], bs['discriminator'],
           [x, x_gen[:b], x_gen[b:]], True, c.dis_batch_norm)[0]
 
-    w_pix = objectives.pixel_weight(c, x.shape, dis(a)[1].shape)
-    feature = lambda a: L.gaussian_feature_nll(dis(a)[1][b:2 * b], dis(a)[1][:b]).mean()
+    w_pix = objectives.pixel_weight(c, x.shape, dis(a)[1].shape)  # shape only: traced away
+
+    def feature(a):
+      features = dis(a)[1]
+      return L.gaussian_feature_nll(features[b:2 * b], features[:b]).mean()
+
     pixel = lambda a: w_pix * L.pixel_nll(a[:b], x, c.pixel_likelihood,
                                           c.pixel_sigma).mean()
     gen = lambda a: L.generator_loss(dis(a)[0][2 * b:], c.gan_generator_loss).mean()
@@ -153,8 +156,10 @@ def main():
   train, held, clf, held_features = classifier.seed_classifier(
       a.seed, data='folder', image_size=a.image_size, data_path=a.data_path,
       channels=a.channels)
-  idx = np.random.default_rng(a.seed).choice(len(train.images),
-                                             min(a.num, len(train.images)), replace=False)
+  # compare's "real data" row: the same training images (its seeded draw).
+  idx = np.sort(np.random.default_rng([a.seed, 13]).choice(
+      len(train.images), min(a.num, len(train.images)), replace=False))
+  probabilities = jax.jit(lambda v: jax.nn.softmax(clf.apply(clf.params, v)[0], -1))
   sets = {'real_train': train.images[idx], 'heldout': held.images}
   results, seen = {}, set()
   for spec in a.run:
@@ -171,7 +176,7 @@ def main():
       results[name + '_gradients'] = gradient_report(workdir, train.images)
       print(name + '_gradients', json.dumps(results[name + '_gradients']), flush=True)
   for name, x in sets.items():
-    results[name] = report(x, clf, held, held_features)
+    results[name] = report(x, clf, probabilities, held, held_features)
     print(name, json.dumps(results[name]), flush=True)
   if a.out:
     with open(a.out, 'w') as f:
