@@ -7,8 +7,8 @@ Reads runs that `python -m vaegan_jax.compare` trained on a folder of class fold
 (WORKDIR = OUT/seed<s>/<model>; SAMPLER 'prior' by default, or 'gmm') with compare's
 split and classifier (same seed, same feature space, so the FD column equals compare's),
 draws 1,000 samples of each (key 0; averaged weights when the run has them) and, for
-models with an encoder, reconstructs the held-out images. For each image set (also 1,000
-real training images and the held-out ones) it prints one JSON line:
+models with an encoder, reconstructs the held-out images. For each image set (also the
+1,000 training images of compare's "real data" row, and the held-out ones) it prints one JSON line:
 
   fd:            FD against the held-out images (compare's FD).
   fd_per_class:  FD of the samples the classifier assigns to class k against the
