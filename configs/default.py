@@ -45,6 +45,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.bn_momentum = 0.9  # running = momentum * running + (1 - momentum) * batch.
   c.dis_batch_norm = 'per_source'  # Dis BatchNorm per source (DCGAN), over [x; x_rec; x_p] ('joint', authors) or 'none'.
   c.dis_leak = 0.2  # Negative slope of the discriminator's leaky ReLUs (DCGAN 0.2; authors 0 = ReLU).
+  c.dis_blur = False  # Blur [1,2,1]/4 before each strided discriminator conv (anti-aliasing).
   c.latent_dis_widths = (256, 256)  # aae: hidden widths of the discriminator on codes.
   c.init = 'dcgan'  # Weights: 'dcgan' (N(0, 0.02)) or 'default' (flax LeCun normal, authors).
   # 'auto': the exact XLA:CPU rewrites on CPU, the plain flax layers (cuDNN, TPU) elsewhere;

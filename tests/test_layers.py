@@ -12,6 +12,7 @@ import pytest
 
 from configs import tiny
 from vaegan_jax import layers
+from vaegan_jax import networks
 from vaegan_jax import objectives
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
@@ -83,3 +84,33 @@ def test_a_training_step_agrees_between_the_kinds(tmp_path):
   for a, b in zip(jax.tree.leaves(finals['rewrite'].params),
                   jax.tree.leaves(finals['flax'].params)):
     np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_blur_is_the_binomial_filter_and_stops_the_checkerboard_gradient():
+  x = jnp.asarray(np.random.RandomState(0).randn(2, 6, 7, 3), jnp.float32)
+  padded = np.pad(np.asarray(x), ((0, 0), (1, 1), (1, 1), (0, 0)), mode='edge')
+  k = np.array([1.0, 2.0, 1.0]) / 4
+  want = sum(k[a] * k[b] * padded[:, a:a + 6, b:b + 7] for a in range(3) for b in range(3))
+  np.testing.assert_allclose(layers.blur(x), want, atol=1e-6)
+  # The Nyquist checkerboard is the filter's null frequency: a loss that reads it sends
+  # no gradient back through the blur (away from the repeated edges).
+  sign = (-1.0) ** (np.arange(6)[:, None] + np.arange(7)[None, :])
+  g = jax.grad(lambda v: jnp.sum(layers.blur(v) * sign[None, :, :, None]))(x)
+  np.testing.assert_allclose(np.asarray(g)[:, 1:-1, 1:-1], 0.0, atol=1e-6)
+  assert np.abs(np.asarray(g)).max() > 0.1
+
+
+def test_dis_blur_keeps_the_parameters_and_changes_the_discriminator():
+  config = tiny.get_config()
+  nets = objectives.build_networks(config)
+  config.dis_blur = True
+  blurred = objectives.build_networks(config)
+  assert blurred.discriminator.blur and not nets.discriminator.blur
+  p, s = networks.init_variables(nets, jax.random.PRNGKey(0), config)
+  p_b, _ = networks.init_variables(blurred, jax.random.PRNGKey(0), config)
+  assert jax.tree.map(jnp.shape, p) == jax.tree.map(jnp.shape, p_b)
+  x = jnp.asarray(np.random.RandomState(1).randn(4, 16, 16, 1), jnp.float32)
+  variables = {'params': p['discriminator'], 'batch_stats': s['discriminator']}
+  plain = nets.discriminator.apply(variables, x, train=False)
+  smooth = blurred.discriminator.apply(variables, x, train=False)
+  assert np.all(np.isfinite(smooth[0])) and not np.allclose(plain[0], smooth[0])

@@ -384,6 +384,21 @@ def upsample_nearest(x: jax.Array) -> jax.Array:
       b, 2 * h, 2 * w, c)
 
 
+def blur(x: jax.Array) -> jax.Array:
+  """[B, H, W, C] smoothed by the binomial filter [1, 2, 1] / 4 along H and along W
+  (edges repeated), the low-pass before a stride-2 conv of an anti-aliased network
+  (Zhang, "Making convolutional networks shift-invariant again", ICML 2019). Its
+  response at the Nyquist frequency is 0, so the gradient that flows back through it
+  carries no 2-pixel checkerboard from the strided conv above it."""
+  for axis in (1, 2):
+    n = x.shape[axis]
+    p = jnp.concatenate([jax.lax.slice_in_dim(x, 0, 1, axis=axis), x,
+                         jax.lax.slice_in_dim(x, n - 1, n, axis=axis)], axis=axis)
+    x = (jax.lax.slice_in_dim(p, 0, n, axis=axis) + 2 * x
+         + jax.lax.slice_in_dim(p, 2, n + 2, axis=axis)) / 4
+  return x
+
+
 def dense(features: int, init: str, name: str | None = None,
           use_bias: bool = True, dtype: Any = jnp.float32) -> nn.Module:
   return nn.Dense(features, use_bias=use_bias, kernel_init=kernel_init(init), name=name,

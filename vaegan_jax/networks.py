@@ -141,7 +141,9 @@ class Discriminator(nn.Module):
   The first conv has no BatchNorm (as in the authors' code), so it keeps its bias. The logit is a raw
   score: GANs read it through a sigmoid (in the loss), WGAN's critic uses it as is.
   `leak` > 0 makes the activations leaky ReLUs; `batch_norm=False` drops the BatchNorms
-  (every layer then has a bias: config.dis_batch_norm='none'). See Encoder: reference_layers, weight_init.
+  (every layer then has a bias: config.dis_batch_norm='none'); `blur` low-passes the
+  input of every strided conv (layers.blur; config.dis_blur). See Encoder:
+  reference_layers, weight_init.
   With `label_dim` > 0 the call takes labels y [B, label_dim], concatenated to the dense
   layer's input. With `aux_outputs` = K > 0 a head on the dense layer's output (the
   penultimate features) predicts the labels: the call returns (logit, Dis_l, aux logits
@@ -161,6 +163,7 @@ class Discriminator(nn.Module):
   label_dim: int = 0
   aux_outputs: int = 0
   batch_norm: bool = True
+  blur: bool = False
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -171,6 +174,8 @@ class Discriminator(nn.Module):
     bn = _bn_act(self, train, act) if norm else lambda h: act(h).astype(dt)
     features = None
     for i, (w, s) in enumerate(zip(self.widths, self.strides)):
+      if self.blur and s > 1:
+        x = layers.blur(x)
       x = layers.conv(w, self.kernel_size, s, i == 0 or not norm, f'Conv_{i}', ref, init,
                       dt)(x)
       if i + 1 == self.feature_layer:
@@ -265,7 +270,8 @@ def build(config, axis_name: str | None = None, *, encoder: str | None = 'gaussi
         widths=tuple(config.dis_widths), strides=tuple(config.dis_strides),
         dense=config.dis_dense, feature_layer=config.dis_feature_layer,
         leak=config.dis_leak, aux_outputs=aux,
-        batch_norm=config.get('dis_batch_norm', 'per_source') != 'none', **cond, **conv)
+        batch_norm=config.get('dis_batch_norm', 'per_source') != 'none',
+        blur=config.get('dis_blur', False), **cond, **conv)
   elif discriminator == 'latent':
     nets['discriminator'] = LatentDiscriminator(
         widths=tuple(config.latent_dis_widths), leak=config.dis_leak, **common)
