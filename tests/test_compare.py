@@ -299,3 +299,15 @@ def test_inception_features_are_used_for_fd_and_missing_weights_stop_before_trai
   want = metrics.frechet_distance(pooled(train.images[idx]), pooled(held.images))
   assert results['data_floor']['fd'][0] == pytest.approx(want, rel=1e-9)
   assert 'InceptionV3' in (tmp_path / 'b' / 'results.md').read_text()
+
+
+def test_set_flags_are_python_literals_or_text():
+  assert compare.parse_sets(['dis_blur=True', 'decoder_gan_weight=2', 'dec_widths=(8, 8)',
+                             'auto_sampler=gmm']) == dict(
+                                 dis_blur=True, decoder_gan_weight=2, dec_widths=(8, 8),
+                                 auto_sampler='gmm')
+  with pytest.raises(compare.UsageError, match='FIELD=VALUE'):
+    compare.parse_sets(['dis_blur'])
+  config = compare.model_config('vaegan', 2, overrides=compare.parse_sets(
+      ['gan_include_recon=True']), base='colour', data='folder', channels=3, image_size=32)
+  assert config.gan_include_recon and config.model == 'vaegan'

@@ -2,7 +2,7 @@
 
   python -m vaegan_jax.compare [--data digits] [--image_size 16] [--steps 2000]
       [--seeds 1] [--seed 0] [--out runs/compare] [--models vae,dcgan,wgan,aae,vaegan]
-      [--batch_size B] [--num_samples 1000] [--classifier_steps 400]
+      [--batch_size B] [--num_samples 1000] [--classifier_steps 400] [--set FIELD=VALUE]
   python -m vaegan_jax.compare --data folder --data_path DIR --image_size 28 ...
 
 Data: the embedded digits, or a folder of grayscale (or converted) images in class
@@ -95,6 +95,22 @@ class UsageError(validation.ConfigError):
 
 
 COLOUR_CONFIG = 'colour'  # the networks compare trains on colour images by default
+
+
+def parse_sets(items: Sequence[str]) -> dict:
+  """{field: value} of --set FIELD=VALUE items; VALUE is read as a Python literal
+  (True, 2.0, (64, 32)) and kept as text where it is not one ('gmm')."""
+  import ast  # pylint: disable=g-import-not-at-top
+  fields = {}
+  for item in items:
+    name, eq, text = item.partition('=')
+    if not eq or not name.strip():
+      raise UsageError(f'--set {item!r}: write FIELD=VALUE, e.g. --set dis_blur=True')
+    try:
+      fields[name.strip()] = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+      fields[name.strip()] = text.strip()
+  return fields
 
 
 def _config_file(name: str) -> ml_collections.ConfigDict:
@@ -693,7 +709,9 @@ def main(argv):
   f = flags.FLAGS
 
   def run():
-    overrides = {} if f.batch_size is None else {'batch_size': f.batch_size}
+    overrides = parse_sets(f.set)
+    if f.batch_size is not None:
+      overrides['batch_size'] = f.batch_size
     compare(f.steps, f.out, models=[m.strip() for m in f.models.split(',') if m.strip()],
             num_samples=f.num_samples, overrides=overrides,
             classifier_steps=f.classifier_steps, seed=f.seed, seeds=f.seeds,
@@ -724,6 +742,9 @@ def _define_flags() -> None:
   flags.DEFINE_string('models', ','.join(MODELS), 'Comma-separated models to train.')
   flags.DEFINE_integer('batch_size', None, 'Batch size of every model (default: each '
                        "config's own).")
+  flags.DEFINE_multi_string('set', [], 'FIELD=VALUE: a config field set on every model '
+                            'that has it, after its recipe (e.g. --set dis_blur=True '
+                            '--set gan_include_recon=True); repeatable.')
   flags.DEFINE_integer('num_samples', 1000, 'Prior samples scored per model.')
   flags.DEFINE_integer('classifier_steps', 400, 'Adam steps of the feature classifier.')
   flags.DEFINE_string('features', 'classifier', 'FD/KID features: classifier (offline) or '
