@@ -84,8 +84,8 @@ def spectrum_stats(p: np.ndarray) -> dict:
   return out
 
 
-def report(x: np.ndarray, clf, probabilities, held, held_features) -> dict:
-  probs = classifier.batched(probabilities, x)
+def report(x: np.ndarray, clf, held, held_features) -> dict:
+  probs = clf.probabilities(x)
   f = clf.features(x)
   pred, conf = probs.argmax(-1), probs.max(-1)
   per_class = []
@@ -159,7 +159,6 @@ def main():
   # compare's "real data" row: the same training images (its seeded draw).
   idx = np.sort(np.random.default_rng([a.seed, 13]).choice(
       len(train.images), min(a.num, len(train.images)), replace=False))
-  probabilities = jax.jit(lambda v: jax.nn.softmax(clf.apply(clf.params, v)[0], -1))
   sets = {'real_train': train.images[idx], 'heldout': held.images}
   results, seen = {}, set()
   for spec in a.run:
@@ -176,7 +175,7 @@ def main():
       results[name + '_gradients'] = gradient_report(workdir, train.images)
       print(name + '_gradients', json.dumps(results[name + '_gradients']), flush=True)
   for name, x in sets.items():
-    results[name] = report(x, clf, probabilities, held, held_features)
+    results[name] = report(x, clf, held, held_features)
     print(name, json.dumps(results[name]), flush=True)
   if a.out:
     with open(a.out, 'w') as f:

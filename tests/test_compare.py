@@ -35,6 +35,9 @@ def test_classifier_learns_the_digits():
   f = clf.features(heldout.images)
   assert f.shape == (359, classifier.FEATURE_DIM) and np.all(np.isfinite(f))
   np.testing.assert_allclose(np.sqrt(np.mean(f**2)), 1.0, rtol=1e-5)  # unit RMS
+  p = clf.probabilities(heldout.images[:70])
+  np.testing.assert_allclose(p.sum(-1), 1.0, rtol=1e-5)
+  np.testing.assert_array_equal(p.argmax(-1), clf.predict(heldout.images[:70]))
 
 
 def _table_rows(markdown):

@@ -131,6 +131,10 @@ class Classifier:
     """Predicted classes, int [n]."""
     return batched(lambda x: jnp.argmax(self.apply(self.params, x)[0], -1), images)
 
+  def probabilities(self, images: np.ndarray) -> np.ndarray:
+    """Class probabilities (the softmax of the logits), float [n, num_classes]."""
+    return batched(lambda x: jax.nn.softmax(self.apply(self.params, x)[0], -1), images)
+
 
 def train_classifier(train: Split, heldout: Split, *, steps: int = 400,
                      batch_size: int = 64, learning_rate: float = 1e-3,
