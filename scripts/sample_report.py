@@ -51,6 +51,7 @@ import jax.numpy as jnp
 
 import vaegan_jax
 from vaegan_jax import classifier
+from vaegan_jax import compare
 from vaegan_jax import losses as L
 from vaegan_jax import metrics
 from vaegan_jax import networks
@@ -157,8 +158,7 @@ def main():
       a.seed, data='folder', image_size=a.image_size, data_path=a.data_path,
       channels=a.channels)
   # compare's "real data" row: the same training images (its seeded draw).
-  idx = np.sort(np.random.default_rng([a.seed, 13]).choice(
-      len(train.images), min(a.num, len(train.images)), replace=False))
+  idx = compare.floor_indices(a.seed, len(train.images), a.num)
   sets = {'real_train': train.images[idx], 'heldout': held.images}
   results, seen = {}, set()
   for spec in a.run:

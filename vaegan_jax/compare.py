@@ -53,6 +53,7 @@ class folders) print one line, exit 2.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sys
@@ -100,17 +101,23 @@ COLOUR_CONFIG = 'colour'  # the networks compare trains on colour images by defa
 def parse_sets(items: Sequence[str]) -> dict:
   """{field: value} of --set FIELD=VALUE items; VALUE is read as a Python literal
   (True, 2.0, (64, 32)) and kept as text where it is not one ('gmm')."""
-  import ast  # pylint: disable=g-import-not-at-top
   fields = {}
   for item in items:
-    name, eq, text = item.partition('=')
-    if not eq or not name.strip():
+    name, eq, text = (part.strip() for part in item.partition('='))
+    if not eq or not name:
       raise UsageError(f'--set {item!r}: write FIELD=VALUE, e.g. --set dis_blur=True')
     try:
-      fields[name.strip()] = ast.literal_eval(text.strip())
+      fields[name] = ast.literal_eval(text)
     except (ValueError, SyntaxError):
-      fields[name.strip()] = text.strip()
+      fields[name] = text
   return fields
+
+
+def floor_indices(seed: int, num_train: int, num: int) -> np.ndarray:
+  """Sorted indices of the min(num, num_train) training images of the "real data" row
+  (seeded by `seed`): the floor a perfect generator would reach."""
+  return np.sort(np.random.default_rng([seed, 13]).choice(
+      num_train, min(num, num_train), replace=False))
 
 
 def _config_file(name: str) -> ml_collections.ConfigDict:
@@ -499,9 +506,7 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
         'space that knows the classes')
   embed = embed or clf.features
   heldout_features = embed(heldout.images)
-  n_floor = min(num_samples, len(train.images))
-  floor_idx = np.sort(np.random.default_rng([seed, 13]).choice(
-      len(train.images), n_floor, replace=False))
+  floor_idx = floor_indices(seed, len(train.images), num_samples)
   floor_features = embed(train.images[floor_idx])
   blur_features = embed(blurred(train.images[floor_idx]))
   # The figure's data row, spread over the held-out split (a folder's is in class order).
@@ -513,7 +518,7 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
                       kid=metrics.kernel_distance(floor_features, heldout_features),
                       fd_blurred=metrics.frechet_distance(blur_features,
                                                           heldout_features),
-                      num_images=n_floor),
+                      num_images=len(floor_idx)),
       models={}, rows=[('held-out data', heldout.images[shown])])
   for i, (model, config) in enumerate(configs.items()):
     config = config.copy_and_resolve_references()

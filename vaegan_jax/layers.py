@@ -390,13 +390,10 @@ def blur(x: jax.Array) -> jax.Array:
   (Zhang, "Making convolutional networks shift-invariant again", ICML 2019). Its
   response at the Nyquist frequency is 0, so the gradient that flows back through it
   carries no 2-pixel checkerboard from the strided conv above it."""
-  for axis in (1, 2):
-    n = x.shape[axis]
-    p = jnp.concatenate([jax.lax.slice_in_dim(x, 0, 1, axis=axis), x,
-                         jax.lax.slice_in_dim(x, n - 1, n, axis=axis)], axis=axis)
-    x = (jax.lax.slice_in_dim(p, 0, n, axis=axis) + 2 * x
-         + jax.lax.slice_in_dim(p, 2, n + 2, axis=axis)) / 4
-  return x
+  p = jnp.pad(x, ((0, 0), (1, 1), (0, 0), (0, 0)), mode='edge')
+  x = (p[:, :-2] + 2 * x + p[:, 2:]) / 4
+  p = jnp.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)), mode='edge')
+  return (p[:, :, :-2] + 2 * x + p[:, :, 2:]) / 4
 
 
 def dense(features: int, init: str, name: str | None = None,
