@@ -52,9 +52,7 @@ import jax.numpy as jnp
 import vaegan_jax
 from vaegan_jax import classifier
 from vaegan_jax import compare
-from vaegan_jax import losses as L
 from vaegan_jax import metrics
-from vaegan_jax import networks
 from vaegan_jax import objectives
 
 MIN_PER_CLASS = 20
@@ -103,32 +101,18 @@ def report(x: np.ndarray, clf, held, held_features) -> dict:
 def gradient_report(workdir: str, images: np.ndarray, batches: int = 8) -> dict:
   """Spectrum statistics of each decoder term's gradient at the pre-tanh output."""
   m = vaegan_jax.load(workdir, ema=False)
-  c, nets, p, bs = m.config, m.nets, m.state.params, m.state.batch_stats
+  c, p, bs = m.config, m.state.params, m.state.batch_stats
 
   @jax.jit
   def grads(x, key):
-    b = x.shape[0]
-    (mu, logvar), _ = networks.apply(nets.encoder, p['encoder'], bs['encoder'], x, True)
-    z = mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape)
-    z_p = jax.random.normal(jax.random.fold_in(key, 1), mu.shape)
-    a, _ = networks.apply(nets.decoder, p['decoder'], bs['decoder'],
-                          jnp.concatenate([z, z_p]), True, logits=True)
-
-    def dis(a):
-      x_gen = jnp.tanh(a)
-      return objectives._discriminate(  # pylint: disable=protected-access
-          nets.discriminator, p['discriminator'], bs['discriminator'],
-          [x, x_gen[:b], x_gen[b:]], True, c.dis_batch_norm)[0]
-
-    w_pix = objectives.pixel_weight(c, x.shape, dis(a)[1].shape)  # shape only: traced away
-
-    def feature(a):
-      features = dis(a)[1]
-      return L.gaussian_feature_nll(features[b:2 * b], features[:b]).mean()
-
-    pixel = lambda a: w_pix * L.pixel_nll(a[:b], x, c.pixel_likelihood,
-                                          c.pixel_sigma).mean()
-    gen = lambda a: L.generator_loss(dis(a)[0][2 * b:], c.gan_generator_loss).mean()
+    t = objectives.vaegan_terms(p, bs, {'image': x}, key, nets=m.nets, config=c)
+    b, a = t.b, t.a_gen
+    out = lambda a: t.discriminate(a)[0]
+    w_pix = objectives.pixel_weight(c, x.shape, out(a)[1].shape)  # shape only
+    feature = lambda a: t.llike(out(a))
+    pixel = lambda a: w_pix * t.pixel(a)
+    # The GAN term on the prior samples (its gradient's rows b: are theirs).
+    gen = lambda a: t.gen(out(a))
     x_gen = jnp.tanh(a)
     return {'grad_feature': jax.grad(feature)(a)[:b], 'grad_pixel': jax.grad(pixel)(a)[:b],
             'grad_gan': jax.grad(gen)(a)[b:], 'x_rec': x_gen[:b], 'x_p': x_gen[b:]}

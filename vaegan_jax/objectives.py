@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -145,6 +145,72 @@ def _aux_loss(aux_logits, batch, config, axis_name):
           L.masked_mean(hit, mask, axis_name))
 
 
+class VaeganTerms(NamedTuple):
+  """The VAE-GAN's forward pass up to the decoder and its decoder loss terms.
+
+  `a_gen` is the decoder's pre-tanh output [2B, H, W, C] on [z; z_p] (the encoder's
+  sampled codes, then prior codes). `discriminate(a_gen)` runs the discriminator on
+  [x; tanh(a_gen)] and returns ((logits, features[, aux logits]), its batch
+  statistics); `llike(out)` is L_llike and `gen(out)` the decoder's GAN loss L_gen from
+  its outputs (`out`, the first element), `pixel(a_gen)` the pixel term on the
+  reconstructions. The objective differentiates these with respect to `a_gen`; so can a
+  diagnostic (scripts/sample_report.py), with the objective's own draws and terms.
+  """
+  x: jax.Array
+  b: int
+  y: jax.Array | None
+  mu: jax.Array
+  logvar: jax.Array
+  a_gen: jax.Array
+  enc_bs: dict
+  dec_bs: dict
+  discriminate: Callable
+  pixel: Callable
+  llike: Callable
+  gen: Callable
+
+
+def vaegan_terms(params, batch_stats, batch, key, *, nets: networks.Networks, config,
+                 train: bool = True, axis_name: str | None = None) -> VaeganTerms:
+  """The encoder and decoder passes of `vaegan` and its decoder terms (VaeganTerms)."""
+  x = batch['image']
+  b = x.shape[0]
+  y = _labels(batch, config)
+  cond = {} if y is None else {'y': y}
+  eps_key, prior_key = jax.random.split(key)
+  (mu, logvar), enc_bs = networks.apply(
+      nets.encoder, params['encoder'], batch_stats['encoder'], x, train, **cond)
+  z = mu + jnp.exp(0.5 * logvar) * per_example_normal(eps_key, mu.shape, axis_name)
+  z_p = prior_sample(prior_key, mu.shape, config, axis_name)
+  # Decoder and discriminator each see one concatenated batch, so their BatchNorm
+  # statistics are those of everything they process in the step.
+  a_gen, dec_bs = networks.apply(
+      nets.decoder, params['decoder'], batch_stats['decoder'],
+      jnp.concatenate([z, z_p]), train, logits=True,
+      **({} if y is None else {'y': jnp.concatenate([y, y])}))
+
+  def discriminate(a_gen):  # from the decoder's pre-tanh activation [2B, H, W, C]
+    x_gen = jnp.tanh(a_gen)
+    return _discriminate(nets.discriminator, params['discriminator'],
+                         batch_stats['discriminator'], [x, x_gen[:b], x_gen[b:]], train,
+                         config.dis_batch_norm, None if y is None else [y, y, y])
+
+  def pixel(a_gen):  # the optional pixel-wise term on the reconstructions
+    return L.pixel_nll(a_gen[:b], x, config.pixel_likelihood, config.pixel_sigma).mean()
+
+  def llike(out):  # L_llike from the discriminator's (logits, features)
+    return L.gaussian_feature_nll(out[1][b:2 * b], out[1][:b]).mean()
+
+  def gen(out):  # the decoder's GAN loss L_gen from the logits
+    l_gen = L.generator_loss(out[0][2 * b:], config.gan_generator_loss).mean()
+    if config.gan_include_recon:
+      l_gen += L.generator_loss(out[0][b:2 * b], config.gan_generator_loss).mean()
+    return l_gen
+
+  return VaeganTerms(x, b, y, mu, logvar, a_gen, enc_bs, dec_bs, discriminate, pixel,
+                     llike, gen)
+
+
 def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
            train: bool = True, axis_name: str | None = None):
   """VAE-GAN (Larsen et al. 2016, sections 2-3; the equilibrium rule of their code). One forward pass of each network.
@@ -165,40 +231,12 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   L_GAN + lambda * L_aux, L_aux averaged over the labelled examples only; no other role
   sees L_aux, and labels never carry a gradient.
   """
-  x = batch['image']
-  b = x.shape[0]
-  y = _labels(batch, config)
-  cond = {} if y is None else {'y': y}
-  eps_key, prior_key = jax.random.split(key)
-  (mu, logvar), enc_bs = networks.apply(
-      nets.encoder, params['encoder'], batch_stats['encoder'], x, train, **cond)
-  z = mu + jnp.exp(0.5 * logvar) * per_example_normal(eps_key, mu.shape, axis_name)
-  z_p = prior_sample(prior_key, mu.shape, config, axis_name)
-  # Decoder and discriminator each see one concatenated batch, so their BatchNorm
-  # statistics are those of everything they process in the step.
-  a_gen, dec_bs = networks.apply(
-      nets.decoder, params['decoder'], batch_stats['decoder'],
-      jnp.concatenate([z, z_p]), train, logits=True,
-      **({} if y is None else {'y': jnp.concatenate([y, y])}))
+  t = vaegan_terms(params, batch_stats, batch, key, nets=nets, config=config,
+                   train=train, axis_name=axis_name)
+  x, b, y, mu, logvar, a_gen = t.x, t.b, t.y, t.mu, t.logvar, t.a_gen
+  enc_bs, dec_bs, discriminate, pixel, llike, gen = (
+      t.enc_bs, t.dec_bs, t.discriminate, t.pixel, t.llike, t.gen)
   x_rec = jnp.tanh(a_gen[:b])
-
-  def discriminate(a_gen):  # from the decoder's pre-tanh activation [2B, H, W, C]
-    x_gen = jnp.tanh(a_gen)
-    return _discriminate(nets.discriminator, params['discriminator'],
-                         batch_stats['discriminator'], [x, x_gen[:b], x_gen[b:]], train,
-                         config.dis_batch_norm, None if y is None else [y, y, y])
-
-  def pixel(a_gen):  # the optional pixel-wise term on the reconstructions
-    return L.pixel_nll(a_gen[:b], x, config.pixel_likelihood, config.pixel_sigma).mean()
-
-  def llike(out):  # L_llike from the discriminator's (logits, features)
-    return L.gaussian_feature_nll(out[1][b:2 * b], out[1][:b]).mean()
-
-  def gen(out):  # the decoder's GAN loss L_gen from the logits
-    l_gen = L.generator_loss(out[0][2 * b:], config.gan_generator_loss).mean()
-    if config.gan_include_recon:
-      l_gen += L.generator_loss(out[0][b:2 * b], config.gan_generator_loss).mean()
-    return l_gen
 
   balance = config.decoder_gan_balance
   if balance == 'adaptive':
