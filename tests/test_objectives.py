@@ -248,6 +248,25 @@ def _decoder_outputs(config, nets, state, batch, key):
   return x, a_gen
 
 
+def test_vaegan_terms_are_the_objectives_own():
+  # The public forward pass a diagnostic differentiates (scripts/sample_report.py) must
+  # be the objective's: the same decoder output and the same loss terms.
+  config, nets, _, state, batch, objective = _setup(
+      decoder_gan_balance='adaptive', pixel_llike_weight=0.7)
+  key = jax.random.PRNGKey(5)
+  t = objectives.vaegan_terms(state.params, state.batch_stats, batch, key, nets=nets,
+                              config=config)
+  _, want_a = _decoder_outputs(config, nets, state, batch, key)
+  np.testing.assert_allclose(t.a_gen, want_a, rtol=1e-5, atol=1e-6)
+  out = t.discriminate(t.a_gen)[0]
+  _, aux = objective(state.params, state.batch_stats, batch, key)
+  m = aux['metrics']
+  for name, got in [('loss/llike', t.llike(out)), ('loss/gen', t.gen(out)),
+                    ('loss/pixel', t.pixel(t.a_gen))]:
+    np.testing.assert_allclose(got, m[name], rtol=1e-5, err_msg=name)
+  assert float(m['loss/gen']) > 0 and float(m['loss/pixel']) != 0
+
+
 @pytest.mark.parametrize('dis_bn, pixel_weight', [('joint', 0.0), ('per_source', 0.0),
                                                   ('joint', 2.0)])
 def test_adaptive_gan_weight_is_the_ratio_of_output_gradient_norms(dis_bn, pixel_weight):
