@@ -4,7 +4,7 @@
       --channels 3 [--seed 0] [--thumb 4] [--ks 1,4,16,64]
 
 The code of a patch is its thumb x thumb x C average-pooled thumbnail (4x4x3 = 48 numbers
-for 32x32 colour, about what a 16-number latent holds). For each held-out image the k
+for 32x32 colour, a code of the order of a 16-number latent). For each held-out image the k
 training images whose codes are nearest stand in for p(x | code):
 - "mean of k": their average, an estimate of E[x | code], the reconstruction with the
   lowest pixel error for that code (what a pixel loss drives a decoder toward: blur);
