@@ -231,11 +231,9 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   L_GAN + lambda * L_aux, L_aux averaged over the labelled examples only; no other role
   sees L_aux, and labels never carry a gradient.
   """
-  t = vaegan_terms(params, batch_stats, batch, key, nets=nets, config=config,
-                   train=train, axis_name=axis_name)
-  x, b, y, mu, logvar, a_gen = t.x, t.b, t.y, t.mu, t.logvar, t.a_gen
-  enc_bs, dec_bs, discriminate, pixel, llike, gen = (
-      t.enc_bs, t.dec_bs, t.discriminate, t.pixel, t.llike, t.gen)
+  (x, b, y, mu, logvar, a_gen, enc_bs, dec_bs, discriminate, pixel, llike,
+   gen) = vaegan_terms(params, batch_stats, batch, key, nets=nets, config=config,
+                       train=train, axis_name=axis_name)
   x_rec = jnp.tanh(a_gen[:b])
 
   balance = config.decoder_gan_balance
