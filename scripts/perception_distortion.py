@@ -12,7 +12,7 @@ training images whose codes are nearest stand in for p(x | code):
   with that code (what a discriminator drives a decoder toward: sharp).
 Prints each one's pixel MSE (images in [-1, 1]) and its FD in compare's classifier
 features against the held-out images (compare's split and classifier for --seed; real
-training images score the floor). Blau and Michaeli ("The Perception-Distortion
+training images, compare's seeded draw, score the floor). Blau and Michaeli ("The Perception-Distortion
 Tradeoff", CVPR 2018) show that a reconstruction distributed as the real images given the
 code has twice the MSE of E[x | code]: a decoder that draws texture its code does not
 hold cannot also have the lowest pixel error.
@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 from vaegan_jax import classifier  # pylint: disable=g-import-not-at-top
+from vaegan_jax import compare  # pylint: disable=g-import-not-at-top
 from vaegan_jax import metrics  # pylint: disable=g-import-not-at-top
 
 
@@ -61,16 +62,17 @@ def main():
       channels=a.channels)
   x = held.images
   fd = lambda images: metrics.frechet_distance(clf.features(images), held_feats)
-  rng = np.random.default_rng(a.seed)
-  floor = train.images[rng.choice(len(train.images), len(x), replace=False)]
+  floor = train.images[compare.floor_indices(a.seed, len(train.images), len(x))]
   print(f'{len(train.images)} training / {len(x)} held-out images; code: '
         f'{a.thumb}x{a.thumb}x{a.channels} thumbnail')
   print(f'real training images: FD {fd(floor):.3f}')
-  codes, bank = thumbnails(x, a.thumb), thumbnails(train.images, a.thumb)
+  ks = [int(s) for s in a.ks.split(',')]
+  nearest = neighbours(thumbnails(x, a.thumb), thumbnails(train.images, a.thumb), max(ks))
+  rng = np.random.default_rng(a.seed)
   print('| k | MSE, mean of k | FD, mean of k | MSE, one of k | FD, one of k | MSE ratio |')
   print('|---:|---:|---:|---:|---:|---:|')
-  for k in [int(s) for s in a.ks.split(',')]:
-    idx = neighbours(codes, bank, k)
+  for k in ks:
+    idx = nearest[:, :k]
     mean = train.images[idx].mean(axis=1)
     one = train.images[idx[np.arange(len(x)), rng.integers(0, k, len(x))]]
     mse_mean = float(np.mean((mean - x) ** 2))
