@@ -20,6 +20,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.data_path = ''  # dataset='folder': a folder or .zip of images (img_align_celeba.zip).
   c.split = 'train'  # 'train', 'validation' or 'test' (tfds split name for tfds sets).
   c.val_fraction = 0.0  # Folder without a partition file: seeded validation fraction.
+  # Folder labels: 'auto' (list_attr_celeba.txt when it is in or beside the folder, else
+  # class folders DIR/<class>/*.png), 'attributes' or 'classes' (a folder with both).
+  c.folder_labels = 'auto'
   c.data_workers = 2  # Threads preparing batches ahead of the train step.
   # Decoded cache (vaegan_jax/data_cache.py): a folder, 'auto' (WORKDIR/data_cache) or ''
   # (off, the default: it costs disk, 2.5 GB for CelebA at 64x64). Decoding, crop, blur,
@@ -101,6 +104,14 @@ def get_config() -> ml_collections.ConfigDict:
   # R1 (Mescheder et al. 2018): gamma / 2 * E ||grad_x logit(x)||^2 on real images added
   # to the discriminator's loss (dcgan and vaegan); 0 = off.
   c.dis_r1_weight = 0.0
+  # DiffAugment (Zhao et al. 2020; vaegan_jax/augment.py): a comma-separated subset of
+  # 'color,translation,cutout' applied to every image the discriminator sees, real and
+  # generated, in every update (vaegan, dcgan); '' = off.
+  c.dis_augment = ''
+  # vaegan with dis_augment: the feature term compares Dis_l(T(x_rec)) with Dis_l(T(x))
+  # ('augmented', the same T on both) or Dis_l of the images as they are ('clean': one
+  # more discriminator pass over x and x_rec).
+  c.dis_augment_features = 'augmented'
 
   # Optimisation (RMSProp in the paper): one optimizer per role.
   c.batch_size = 64  # Per update; a step with critic_steps = k >= 1 reads k batches.

@@ -318,8 +318,54 @@ def test_celeba_attributes_by_name_and_index(celeba_run, tmp_path, capsys):
   smiling = attributes.attributes_main(run.workdir, 'Smiling', out, num=2)
   assert smiling['column'] == 0
   assert np.all(ds.read_labels(smiling['rows'])[:, 0] == -1)
-  with pytest.raises(sample_cli.UsageError, match='attributes, not classes'):
-    attributes.attributes_main(run.workdir, measure=True)
+
+
+def test_attribute_vectors_among_the_images_with_an_attribute(celeba_run, tmp_path):
+  run = celeba_run
+  out = str(tmp_path / 'g.png')
+  r = attributes.attributes_main(run.workdir, 'Young', out, scales=(0.0, 1.0), num=3,
+                                 among='Male')
+  ds = input_pipeline.load(run.config)
+  rows = ds.read_labels(r['rows'])
+  assert np.all(rows[:, 1] == -1) and np.all(rows[:, 2] == 1)  # lack Young, are Male
+  assert r['cache'].endswith('_among-Male.npz')
+  present = [i for i in range(N_FOLDER) if i not in MISSING]
+  male = [i for i in present if _attr_value(i, 2) == 1]
+  with np.load(r['cache']) as f:
+    for a in range(len(ATTRS)):  # only the Male images count, on either side
+      assert int(f['count_with'][a]) == sum(_attr_value(i, a) == 1 for i in male)
+      assert int(f['count_with'][a]) + int(f['count_without'][a]) == len(male)
+  with pytest.raises(sample_cli.UsageError, match="unknown attribute 'Bald'"):
+    attributes.attributes_main(run.workdir, 'Young', out, among='Bald')
+
+
+def test_attribute_effect_reads_the_edits_with_the_given_predictor(celeba_run):
+  run = celeba_run
+  vecs = attributes.vectors(run.config, run.nets, run.state)
+  const = np.array([[0.7, 0.2, 0.5]])  # a stub predictor: the same reading for any image
+  predictor = (lambda x: np.repeat(const, len(x), 0), np.ones(3), 'train')
+  ds = input_pipeline.load(run.config)
+  e = attributes.attribute_effect(run.config, run.nets, run.state, vecs, (1.0, 2.0),
+                                  num=5, predictor=predictor, heldout=ds)
+  np.testing.assert_allclose(e['prob'], np.repeat(const.T, 2, 1))
+  np.testing.assert_array_equal(e['classified'], [[1, 1], [0, 0], [0, 0]])
+  np.testing.assert_array_equal(e['others'], 0.0)  # nothing else moved
+  raw = ds.read_labels(np.arange(ds.num_examples))
+  assert e['n'] == [min(5, int((raw[:, a] < 0).sum())) for a in range(3)]
+
+
+def test_measure_on_attributes_prints_a_table(celeba_run, tmp_path):
+  js = str(tmp_path / 'effect.json')
+  r = attributes.attributes_main(celeba_run.workdir, measure=True, scales=(0.0, 1.0),
+                                 num_measure=4, classifier_steps=5, out_json=js)
+  e = r['effect']
+  assert e['attributes'] == list(ATTRS) and len(e['predictor_accuracy']) == len(ATTRS)
+  prob = np.array(e['prob'])
+  assert prob.shape == (len(ATTRS), 2) and np.all((prob >= 0) & (prob <= 1))
+  with open(js) as f:
+    assert json.load(f) == e
+  text = attributes.table(e)
+  assert len(text.splitlines()) == 2 + len(ATTRS) and 'others |dp|' in text
 
 
 # ------------------------------------------------------------------------- errors

@@ -1,6 +1,7 @@
 """Data: digits range and determinism; CelebA preprocessing with tfds mock data."""
 
 import numpy as np
+from PIL import Image
 import pytest
 import tensorflow_datasets as tfds
 
@@ -254,3 +255,48 @@ def test_folder_stream_is_deterministic_with_flips_and_resumes(tmp_path):
   assert not np.array_equal(a, input_pipeline.batch_for_step(ds, 8, 6, 3)['image'])
   resumed = next(input_pipeline.iterate(ds, 8, 5, start_step=3, workers=2))['image']
   np.testing.assert_array_equal(a, resumed)
+
+
+def _class_folders_with_attributes(root, n=6):
+  """Images in two class folders, RGBA with a transparent border, and an attribute file
+  beside them (the layout of scripts/make_emoji.py)."""
+  root.mkdir()
+  names = []
+  for i in range(n):
+    cls = ('Animals', 'Flags')[i % 2]
+    (root / cls).mkdir(exist_ok=True)
+    rgba = np.zeros((8, 8, 4), np.uint8)  # transparent black ...
+    rgba[2:6, 2:6] = (200, 10, 10, 255)  # ... around an opaque red square
+    Image.fromarray(rgba, 'RGBA').save(root / cls / f'e{i}.png')
+    names.append(f'e{i}.png')
+  (root / 'list_attr_celeba.txt').write_text(
+      f'{n}\nMan Flags\n' + ''.join(f'{m} {1 if i < 2 else -1} {1 if i % 2 else -1}\n'
+                                    for i, m in enumerate(names)))
+  return root
+
+
+def test_folder_labels_choose_attributes_or_class_folders(tmp_path):
+  root = _class_folders_with_attributes(tmp_path / 'emoji')
+  auto = input_pipeline.load(_folder_config(root, crop='none', image_size=8))
+  assert auto.label_names == ('Man', 'Flags') and auto.classes == ()
+  classes = input_pipeline.load(_folder_config(root, crop='none', image_size=8,
+                                               folder_labels='classes'))
+  assert classes.classes == ('Animals', 'Flags') and classes.label_names == ('class',)
+  idx = np.arange(6)
+  # The same images either way; the class folder agrees with the Flags attribute.
+  np.testing.assert_array_equal(classes.read_labels(idx)[:, 0] == 1,
+                                auto.read_labels(idx)[:, 1] == 1)
+  with pytest.raises(input_pipeline.DataError, match='not in class folders'):
+    input_pipeline.load(_folder_config(_celeba_folder(tmp_path / 'c'),
+                                       folder_labels='classes'))
+  with pytest.raises(input_pipeline.DataError, match='no list_attr_celeba.txt'):
+    input_pipeline.load(_folder_config(_celeba_folder(tmp_path / 'd', attrs=False),
+                                       folder_labels='attributes'))
+
+
+def test_transparent_pixels_are_white(tmp_path):
+  root = _class_folders_with_attributes(tmp_path / 'emoji')
+  ds = input_pipeline.load(_folder_config(root, crop='none', image_size=8))
+  x = ds.batch(np.arange(1), np.random.default_rng(0))[0]
+  np.testing.assert_allclose(x[0, 0], [1.0, 1.0, 1.0])  # white, not the hidden black
+  np.testing.assert_allclose(x[4, 4], np.array([200, 10, 10]) / 127.5 - 1, atol=1e-6)

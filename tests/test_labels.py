@@ -397,6 +397,11 @@ def test_celeba_shaped_40_attributes_train_conditionally(tmp_path):
   both = sample_cli.sample_main(run, num=4, out=str(tmp_path / 'u.png'),
                                 labels=str(rows_file))
   assert both.shape == (4, 16, 16, 1)
+  # Table 1's numbers on attributes, with the FD in the attribute predictor's features.
+  r = attributes.evaluate_main(run, classifier_steps=5)
+  assert r['generated']['n'] == r['heldout']['n'] == 16  # no held-out split: the train
+  assert 0 <= r['generated']['accuracy'] <= 1 and np.isfinite(r['generated']['fd'])
+  assert r['generated']['fd'] > 0 and 'fd' not in r['heldout']
 
 
 def test_tfds_sets_give_classes_and_celeba_attributes_through_mock_data(tmp_path):

@@ -2,7 +2,7 @@
 
   python -m vaegan_jax.attributes --workdir W --attribute Smiling --out grid.png
       [--scales=-2,-1,0,1,2] [--num 8] [--save_array arr.npy] [--step N] [--no_ema]
-      [--measure [--num_measure 200] [--out_json effect.json]]
+      [--measure [--num_measure 200] [--out_json effect.json]] [--among People]
   python -m vaegan_jax.attributes --workdir W --evaluate [--baseline] [--out_json r.json]
 
 An attribute's vector is the mean code (the encoder's posterior mean) of the training
@@ -32,12 +32,20 @@ row each. Row i shows the original image, then decode(mu_i + s * v) for each of 
 --save_array writes the edited images alone, float32 [num, len(scales), H, W, C] in
 [-1, 1].
 
---measure (class labels only): for each class c, up to --num_measure held-out images of
-other classes are shifted by s * v_c for each scale and decoded; an independent
-classifier (vaegan_jax.classifier, trained on compare's split of the run's data: the
-digits or class folders with 20% held out by config.seed) scores them. The table gives,
-per class and scale, the mean softmax probability of c and (in brackets) the fraction
-classified as c; --out_json writes the same numbers. See `class_effect`.
+--measure: for each class c, up to --num_measure held-out images of other classes are
+shifted by s * v_c for each scale and decoded; an independent classifier
+(vaegan_jax.classifier, trained on compare's split of the run's data: the digits or
+class folders with 20% held out by config.seed) scores them. The table gives, per class
+and scale, the mean softmax probability of c and (in brackets) the fraction classified
+as c; --out_json writes the same numbers. See `class_effect`. For attributes the images
+lacking attribute a are shifted by s * v_a and an attribute predictor trained on the
+real training images (one sigmoid per attribute) reads them: the mean probability of a,
+the fraction predicted to have it, and how much the other attributes' probabilities
+move from the plain reconstruction (`attribute_effect`).
+
+--among A (attributes): the vectors, the grid's rows and the measured images are taken
+among the images that have attribute A only (e.g. the emoji People, as CelebA's vectors
+are taken among faces); cached apart (<step>_among-A.npz).
 
 --evaluate scores a run that uses labels (vaegan_jax/label_eval.py): a conditional run
 like the paper's Table 1 (cosine similarity, squared error and accuracy between the
@@ -166,10 +174,12 @@ def label_kind(config, ds) -> tuple[str, tuple[str, ...]]:
   return kind, names
 
 
-def cache_path(workdir: str, config, state, ema: bool = True) -> str:
+def cache_path(workdir: str, config, state, ema: bool = True, among: str = '') -> str:
   """WORKDIR/attribute_vectors/<step>.npz (<step>_raw.npz for the raw parameters of a
-  run that also keeps averaged ones), as sample_cli.gmm_cache."""
-  return mixture.path(workdir, config, int(state.step), ema, folder=CACHE_DIR)
+  run that also keeps averaged ones), as sample_cli.gmm_cache; <step>_among-<A>.npz for
+  the vectors taken among the images that have attribute A."""
+  path = mixture.path(workdir, config, int(state.step), ema, folder=CACHE_DIR)
+  return path[:-len('.npz')] + f'_among-{among}.npz' if among else path
 
 
 def _encoder(nets, state):
@@ -204,9 +214,12 @@ def _read_cache(path: str, names, latent_dim: int) -> dict | None:
   return d
 
 
-def vectors(config, nets, state, cache: str | None = None, ds=None) -> dict:
+def vectors(config, nets, state, cache: str | None = None, ds=None,
+            among: int | None = None) -> dict:
   """Every attribute's vector, read from the .npz `cache` or computed (and cached).
 
+  `among`: a column; only the training images that have that attribute count (the
+  vectors of skin tone or Woman among the emoji People, as CelebA's among faces).
   Returns dict(kind, names [A], vectors float32 [A, Z], count_with [A],
   count_without [A], num_images): see the module doc.
   """
@@ -226,6 +239,8 @@ def vectors(config, nets, state, cache: str | None = None, ds=None) -> dict:
         + (f' (cached in {cache})' if cache else ''))
   codes, raw = training_codes(config, nets, state, ds)
   has = membership(raw, kind, len(names))
+  if among is not None:
+    has[has[:, among] <= 0] = 0  # images without the attribute count for neither side
   d = dict(kind=kind, names=tuple(names), vectors=attribute_vectors(codes, has),
            count_with=(has > 0).sum(0).astype(np.int64),
            count_without=(has < 0).sum(0).astype(np.int64),
@@ -250,10 +265,15 @@ def heldout_data(config):
   return ds, split
 
 
-def lacking(ds, kind: str, names, column: int, num: int) -> np.ndarray:
-  """Indices of the first `num` images of `ds` that lack attribute `column`."""
-  raw = ds.read_labels(np.arange(ds.num_examples))
-  return np.flatnonzero(membership(raw, kind, len(names))[:, column] < 0)[:num]
+def lacking(ds, kind: str, names, column: int, num: int,
+            among: int | None = None) -> np.ndarray:
+  """Indices of the first `num` images of `ds` that lack attribute `column` (and have
+  attribute `among`, if given)."""
+  has = membership(ds.read_labels(np.arange(ds.num_examples)), kind, len(names))
+  keep = has[:, column] < 0
+  if among is not None:
+    keep &= has[:, among] > 0
+  return np.flatnonzero(keep)[:num]
 
 
 def _images(config, ds, idx) -> np.ndarray:
@@ -329,17 +349,96 @@ def class_effect(config, nets, state, vecs: dict, scales, num: int = NUM_MEASURE
               classifier_accuracy=float(clf.heldout_accuracy), num=int(num))
 
 
+def attribute_predictor(config, steps: int = 400):
+  """An attribute predictor trained on the run's training images (label_eval's CNN, one
+  sigmoid per attribute of the data set, the labelled rows only), and its accuracy per
+  attribute on the held-out split: (predict(images) -> probabilities [n, A], accuracy
+  [A], split name)."""
+  def labelled(ds):
+    idx = np.arange(min(ds.num_examples, label_eval.MAX_IMAGES))
+    raw = np.sign(ds.read_labels(idx)).astype(np.float32)
+    idx = idx[np.all(raw != 0, axis=1)]
+    return _images(config, ds, idx), raw[np.all(raw != 0, axis=1)]
+
+  c = config.copy_and_resolve_references()
+  c.random_flip = False
+  train_x, train_y = labelled(input_pipeline.load(c))
+  predict, _ = label_eval.train_predictor(train_x, train_y, 'attributes', steps=steps,
+                                          seed=config.seed)
+  heldout, split = live_eval.heldout(config)
+  held_x, held_y = labelled(heldout)
+  accuracy = np.mean(np.sign(predict(held_x)) == held_y, axis=0)
+  return (lambda x: (predict(x) + 1.0) / 2.0), accuracy, split
+
+
+def attribute_effect(config, nets, state, vecs: dict, scales, num: int = NUM_MEASURE,
+                     predictor=None, classifier_steps: int = 400, heldout=None,
+                     among: int | None = None) -> dict:
+  """What each attribute vector does to the predicted attributes of held-out images.
+
+  For each attribute a: the first `num` held-out images that lack a (and have attribute
+  `among`, if given), their codes shifted by s * v_a for each scale and decoded, read
+  by `predictor` ((predict, accuracy [A], split), default attribute_predictor(config,
+  classifier_steps)). Returns dict(attributes, scales, prob [A][S] (mean predicted
+  probability of a), classified [A][S] (fraction predicted to have a), others [A][S]
+  (mean |change| of the other attributes' probabilities from the reconstruction,
+  s = 0), n [A], predictor_accuracy [A] (held-out), among, num).
+  """
+  scales = tuple(float(s) for s in scales)
+  names = tuple(vecs['names'])
+  k = len(names)
+  if heldout is None:
+    heldout, _ = heldout_data(config)
+  predict, accuracy, _ = predictor or attribute_predictor(config, classifier_steps)
+  chosen = [lacking(heldout, 'attributes', names, a, num, among)
+            if vecs['count_with'][a] and vecs['count_without'][a] else np.zeros(0, int)
+            for a in range(k)]
+  union = np.unique(np.concatenate(chosen)) if k else np.zeros(0, np.int64)
+  mu = _encoder(nets, state)(_images(config, heldout, union)) if len(union) else None
+  with_zero = scales + (0.0,)
+  prob, frac, others = (np.full((k, len(scales)), np.nan) for _ in range(3))
+  for a in range(k):
+    if not len(chosen[a]):
+      continue
+    x = edit(nets, state, mu[np.searchsorted(union, chosen[a])], vecs['vectors'][a],
+             with_zero)
+    p = predict(x.reshape(-1, *x.shape[2:])).reshape(len(chosen[a]), len(with_zero), k)
+    prob[a] = p[:, :-1, a].mean(0)
+    frac[a] = (p[:, :-1, a] > 0.5).mean(0)
+    change = np.abs(p[:, :-1] - p[:, -1:]).mean(0)  # [S, A]
+    others[a] = np.delete(change, a, axis=1).mean(1)
+  return dict(attributes=list(names), scales=list(scales), prob=prob.tolist(),
+              classified=frac.tolist(), others=others.tolist(),
+              n=[int(len(i)) for i in chosen],
+              predictor_accuracy=[float(v) for v in accuracy],
+              among=None if among is None else names[among], num=int(num))
+
+
 def table(effect: dict) -> str:
-  """The --measure table: rows = classes, columns = scales, 'p (fraction)'."""
-  head = ['class'] + [f's={s:g}' for s in effect['scales']]
+  """The --measure table: rows = classes or attributes, columns = scales, 'p
+  (fraction)'; for attributes also the other attributes' mean |change|."""
+  is_class = 'classes' in effect
+  names = effect['classes'] if is_class else effect['attributes']
+  head = ['class' if is_class else 'attribute'] + [f's={s:g}' for s in effect['scales']]
   rows = [[name] + [f'{p:.3f} ({f:.2f})' for p, f in zip(ps, fs)]
-          for name, ps, fs in zip(effect['classes'], effect['prob'], effect['classified'])]
+          for name, ps, fs in zip(names, effect['prob'], effect['classified'])]
+  if not is_class:
+    head += ['others |dp|', 'predictor acc']
+    for r, o, acc in zip(rows, effect['others'], effect['predictor_accuracy']):
+      r += [' '.join(f'{v:.3f}' for v in o), f'{acc:.3f}']
   widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
   fmt = lambda r: '  '.join(x.rjust(w) for x, w in zip(r, widths))
-  return '\n'.join([
-      f'p(class c) of held-out images of other classes shifted by s * v_c (mean '
-      f'softmax; fraction classified as c in brackets; classifier accuracy '
-      f'{effect["classifier_accuracy"]:.3f})', fmt(head)] + [fmt(r) for r in rows])
+  if is_class:
+    title = (f'p(class c) of held-out images of other classes shifted by s * v_c (mean '
+             f'softmax; fraction classified as c in brackets; classifier accuracy '
+             f'{effect["classifier_accuracy"]:.3f})')
+  else:
+    among = f' among those with {effect["among"]}' if effect.get('among') else ''
+    title = (f'p(a) of held-out images without a{among} shifted by s * v_a (mean '
+             'predicted probability; fraction predicted to have a in brackets); others '
+             '|dp|: the mean change of the other attributes\' probabilities from s = 0, '
+             'per scale; predictor acc: its held-out accuracy on a')
+  return '\n'.join([title, fmt(head)] + [fmt(r) for r in rows])
 
 
 # ------------------------------------------------------------------------------ CLI
@@ -349,9 +448,10 @@ def attributes_main(workdir: str, attribute: str | None = None, out: str | None 
                     scales=DEFAULT_SCALES, num: int = 8, save_array: str | None = None,
                     step: int | None = None, ema: bool = True, measure: bool = False,
                     num_measure: int = NUM_MEASURE, out_json: str | None = None,
-                    classifier_steps: int = 400) -> dict:
+                    classifier_steps: int = 400, among: str | None = None) -> dict:
   """The grid of `attribute` (to the PNG `out`) and/or the --measure table; see the
-  module doc.
+  module doc. `among`: an attribute; the vectors, the rows and the measured images are
+  taken among the images that have it.
 
   Returns dict(attribute, column, kind, names, scales, cache, split, rows (held-out
   indices), images float32 [rows, S, H, W, C], effect (the class_effect dict or None)).
@@ -382,11 +482,12 @@ def attributes_main(workdir: str, attribute: str | None = None, out: str | None 
   heldout, split = heldout_data(config)
   kind, names = label_kind(config, heldout)
   column = resolve_attribute(attribute, kind, names) if out else None
-  if measure and kind != 'classes':
-    raise UsageError('--measure scores class vectors with a digit/class classifier; '
-                     f'{config.dataset!r} has attributes, not classes')
-  cache = cache_path(workdir, config, state, ema)
-  vecs = vectors(config, nets, state, cache)
+  among_col = resolve_attribute(among, kind, names) if among else None
+  if among_col is not None and kind != 'attributes':
+    raise UsageError('--among takes an attribute of an attribute data set (CelebA\'s '
+                     f'list_attr_celeba.txt); {config.dataset!r} has classes')
+  cache = cache_path(workdir, config, state, ema, names[among_col] if among else '')
+  vecs = vectors(config, nets, state, cache, among=among_col)
   result = dict(kind=kind, names=tuple(vecs['names']), scales=scales, cache=cache,
                 split=split, attribute=None, column=column, rows=None, images=None,
                 effect=None)
@@ -395,9 +496,10 @@ def attributes_main(workdir: str, attribute: str | None = None, out: str | None 
     if not vecs['count_with'][column] or not vecs['count_without'][column]:
       raise UsageError(f'no training image {"has" if not vecs["count_with"][column] else "lacks"}'
                        f' {name!r}: its vector is undefined')
-    rows = lacking(heldout, kind, names, column, num)
+    rows = lacking(heldout, kind, names, column, num, among_col)
     if not len(rows):
-      raise UsageError(f'no {split} image lacks {name!r}')
+      raise UsageError(f'no {split} image lacks {name!r}'
+                       + (f' among those with {among}' if among else ''))
     if len(rows) < num:
       _warn(f'note: only {len(rows)} {split} images lack {name!r}')
     x = _images(config, heldout, rows)
@@ -409,8 +511,13 @@ def attributes_main(workdir: str, attribute: str | None = None, out: str | None 
       sample_cli.write_output(save_array, lambda p: np.save(p, images))
     result.update(attribute=name, rows=rows, images=images)
   if measure:
-    effect = class_effect(config, nets, state, vecs, scales, num_measure,
-                          classifier_steps=classifier_steps, heldout=heldout)
+    if kind == 'classes':
+      effect = class_effect(config, nets, state, vecs, scales, num_measure,
+                            classifier_steps=classifier_steps, heldout=heldout)
+    else:
+      effect = attribute_effect(config, nets, state, vecs, scales, num_measure,
+                                classifier_steps=classifier_steps, heldout=heldout,
+                                among=among_col)
     result['effect'] = effect
     if out_json:
       sample_cli.write_output(out_json, lambda p: _dump(effect, p))
@@ -474,7 +581,7 @@ def main(argv):
       return
     r = attributes_main(f.workdir, f.attribute, f.out, f.scales, f.num, f.save_array,
                         f.step, f.ema, f.measure, f.num_measure, f.out_json,
-                        f.classifier_steps)
+                        f.classifier_steps, f.among)
     if r['images'] is not None:
       print(f'{r["attribute"]}: {len(r["rows"])} {r["split"]} images without it x scales '
             f'{",".join(f"{s:g}" for s in r["scales"])} -> {f.out}'
@@ -499,9 +606,13 @@ def _define_flags() -> None:
   flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
   flags.DEFINE_bool('ema', True, 'Use the averaged parameters of a run that keeps them; '
                     '--no_ema: the raw ones.')
-  flags.DEFINE_bool('measure', False, 'Class labels: score every class vector with an '
-                    'independent classifier and print the table.')
-  flags.DEFINE_integer('num_measure', NUM_MEASURE, '--measure: held-out images per class.')
+  flags.DEFINE_bool('measure', False, 'Score every class or attribute vector with an '
+                    'independent classifier (attribute predictor) trained on the real '
+                    'training images and print the table.')
+  flags.DEFINE_integer('num_measure', NUM_MEASURE, '--measure: held-out images per class '
+                       'or attribute.')
+  flags.DEFINE_string('among', None, 'An attribute: vectors, rows and measured images '
+                      'among the images that have it (e.g. People).')
   flags.DEFINE_string('out_json', None, '--measure: also write the numbers here (JSON).')
   flags.DEFINE_integer('classifier_steps', 400, '--measure, --evaluate: training steps '
                        'of the classifier (attribute predictor).')

@@ -42,8 +42,8 @@ def data_fields(data: str, image_size: int, data_path: str = '',
   out by the seed."""
   fields = dict(dataset=data, image_size=image_size, channels=channels, crop='none',
                 random_flip=False, val_fraction=VAL_FRACTION)
-  if data == 'folder':
-    fields['data_path'] = data_path
+  if data == 'folder':  # the class folders, also where an attribute file sits beside them
+    fields.update(data_path=data_path, folder_labels='classes')
   return fields
 
 

@@ -42,7 +42,7 @@ import time
 
 import numpy as np
 
-FORMAT = 1  # bump when the stored pixels change meaning
+FORMAT = 2  # bump when the stored pixels change meaning (2: transparency on white)
 # Preprocessing fields that change the stored pixels (besides the source's files).
 FIELDS = ('dataset', 'image_size', 'channels', 'crop')
 CHUNK = 64  # examples per build task

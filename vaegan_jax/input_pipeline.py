@@ -47,6 +47,7 @@ class DataError(Exception):
 
 
 CROPS = ('celeba', 'center108', 'center_square', 'none')
+FOLDER_LABELS = ('auto', 'attributes', 'classes')  # config.folder_labels
 CELEBA_AUTHORS_CROP = (40, 188, 15, 163)  # rows, cols of the 218x178 aligned image
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp')
 
@@ -314,8 +315,13 @@ class _Files:
 
 
 def _decode(data: bytes) -> np.ndarray:
+  """uint8 [h, w] or [h, w, 3]; an image with transparency is composited on white (as a
+  viewer shows an emoji or a logo; dropping the alpha would leave what lies under it)."""
   with Image.open(io.BytesIO(data)) as img:
     img.load()
+    if img.mode in ('RGBA', 'LA', 'PA') or 'transparency' in img.info:
+      rgba = img.convert('RGBA')
+      img = Image.alpha_composite(Image.new('RGBA', rgba.size, (255, 255, 255, 255)), rgba)
     if img.mode not in ('L', 'RGB'):
       img = img.convert('RGB')
     return np.asarray(img)
@@ -341,7 +347,8 @@ def class_folders(names: Sequence[str]) -> tuple[str, ...]:
 def folder(config) -> Dataset:
   """A folder or zip of images (config.data_path) with its labels when it has some:
   CelebA's attributes (list_attr_celeba.txt) or, without them, class folders
-  (DIR/<class>/*.png: label = index of the folder name in sorted order)."""
+  (DIR/<class>/*.png: label = index of the folder name in sorted order).
+  config.folder_labels picks one where a folder has both ('auto': the attributes)."""
   path = config.data_path
   if not path:
     raise DataError("dataset='folder' needs --config.data_path: a folder of images or a "
@@ -364,7 +371,11 @@ def folder(config) -> Dataset:
     raise DataError(f'the {config.split!r} split of {path} is empty')
 
   labels, label_names, classes = None, (), ()
-  attr_text = files.find_text('list_attr_celeba.txt')
+  want = config.get('folder_labels', 'auto')  # absent in runs saved before the field
+  attr_text = None if want == 'classes' else files.find_text('list_attr_celeba.txt')
+  if want == 'attributes' and attr_text is None:
+    raise DataError(f'--config.folder_labels=attributes but no list_attr_celeba.txt in or '
+                    f'beside {path}: put it there or use folder_labels=auto')
   if attr_text is not None:
     label_names, rows = _parse_attributes(attr_text)
     zero = np.zeros(len(label_names), np.int8)
@@ -374,6 +385,9 @@ def folder(config) -> Dataset:
     if classes:
       labels = np.array([[classes.index(_parent(n))] for n in names], np.int8)
       label_names = ('class',)
+    elif want == 'classes':
+      raise DataError(f'--config.folder_labels=classes but the images of {path} are not '
+                      'in class folders: put them in DIR/<class>/*.png')
 
   ds = Dataset(num_examples=len(names), read=None, preprocess=_preprocessor(config),
                read_labels=None if labels is None else (

@@ -8,8 +8,8 @@ CNN with one sigmoid output per attribute); the model generates one image per he
 label vector (prior codes, seeded); the predictor's output for each generated image
 (class probabilities, or 2 * sigmoid - 1 per attribute) is compared with the requested
 y: mean cosine similarity, mean squared error per entry, and accuracy (argmax for
-classes, sign per attribute), and for classes the FD of the generated images to the
-held-out ones in the classifier's features. The same numbers for the held-out real
+classes, sign per attribute), and the FD of the generated images to the held-out ones
+in the predictor's penultimate features. The same numbers for the held-out real
 images (their own labels) are the ceiling the predictor allows.
 
 Auxiliary heads (config.aux_weight > 0): the head's accuracy on the held-out images;
@@ -83,13 +83,14 @@ def scores(requested: np.ndarray, predicted: np.ndarray, kind: str) -> dict:
 def train_predictor(images: np.ndarray, y: np.ndarray, kind: str, *, steps: int = 400,
                     seed: int = 0, batch_size: int = 64):
   """A DigitClassifier-shaped CNN trained on labelled images: (predict(images) -> class
-  probabilities [n, K] ('classes') or 2 * sigmoid - 1 [n, A] ('attributes'), and for
-  classes the classifier itself (its features score FD as compare's), else None)."""
+  probabilities [n, K] ('classes') or 2 * sigmoid - 1 [n, A] ('attributes'),
+  features(images) -> its penultimate activations [n, 64] (for classes compare's scaled
+  features), the features FD is taken in)."""
   if kind == 'classes':
     split = classifier.Split(images, np.argmax(y, 1).astype(np.int32))
     clf = classifier.train_classifier(split, split, steps=steps, seed=seed)
     return lambda x: classifier.batched(
-        lambda v: jax.nn.softmax(clf.apply(clf.params, v)[0]), x), clf
+        lambda v: jax.nn.softmax(clf.apply(clf.params, v)[0]), x), clf.features
   module = classifier.DigitClassifier(num_classes=y.shape[1])
   params = module.init(jax.random.PRNGKey(seed), jnp.zeros((1,) + images.shape[1:]))
   params = params['params']
@@ -109,31 +110,28 @@ def train_predictor(images: np.ndarray, y: np.ndarray, kind: str, *, steps: int 
   for _ in range(steps):
     idx = rng.choice(len(images), min(batch_size, len(images)), replace=False)
     params, opt_state = step(params, opt_state, images[idx], y[idx])
-  apply = jax.jit(lambda v: 2 * jax.nn.sigmoid(module.apply({'params': params}, v)[0]) - 1)
-  return lambda x: classifier.batched(apply, x), None
+  apply = jax.jit(lambda v: module.apply({'params': params}, v))
+  return (lambda x: classifier.batched(lambda v: 2 * jax.nn.sigmoid(apply(v)[0]) - 1, x),
+          lambda x: classifier.batched(lambda v: apply(v)[1], x).astype(np.float64))
 
 
 def conditional_scores(config, nets, state, *, seed: int = 0,
                        predictor_steps: int = 400) -> dict:
   """{'generated': scores, 'heldout': scores, ...} of a conditional model (module doc).
-  For classes 'generated' also has 'fd': the Frechet distance, in the classifier's
-  features, to the held-out images (to compare models on the same split; no floor is
-  given: the only other real images, the training ones, trained the classifier)."""
+  'generated' also has 'fd': the Frechet distance, in the predictor's features, to the
+  held-out images (to compare models on the same split; no floor is given: the only
+  other real images, the training ones, trained the predictor)."""
   kind = config.label_kind
   train_x, train_y = labelled_images(config, 'train')
-  predict, clf = train_predictor(train_x, train_y, kind, steps=predictor_steps,
-                                 seed=config.seed)
+  predict, features = train_predictor(train_x, train_y, kind, steps=predictor_steps,
+                                      seed=config.seed)
   held_x, held_y = labelled_images(config, 'heldout')
   z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), len(held_y)))
   decode = jax.jit(lambda s, z, y: sampling.decode(nets, s, z, y))
   gen = classifier.batched(lambda z, y: decode(state, z, y), z, held_y.astype(np.float32))
   out = {'kind': kind, 'generated': scores(held_y, predict(gen), kind),
          'heldout': scores(held_y, predict(held_x), kind)}
-  if clf is not None:
-    ref = metrics.gaussian_stats(clf.features(held_x))
-    fd = lambda x: metrics.frechet_distance_from_stats(
-        *metrics.gaussian_stats(clf.features(x)), *ref)
-    out['generated']['fd'] = fd(gen)
+  out['generated']['fd'] = metrics.frechet_distance(features(gen), features(held_x))
   return out
 
 

@@ -21,6 +21,7 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from vaegan_jax import augment
 from vaegan_jax import losses as L
 from vaegan_jax import networks
 
@@ -61,6 +62,22 @@ def per_example_normal(key: jax.Array, shape, axis_name: str | None = None) -> j
 def prior_sample(key: jax.Array, shape, config, axis_name: str | None = None):
   """z_p ~ N(0, prior_scale^2 I), per example as in `per_example_normal`."""
   return config.prior_scale * per_example_normal(key, shape, axis_name)
+
+
+AUGMENT_SALT = 0x5A17  # fold_in(step key, salt): the augmentation's key (no other draw moves)
+
+
+def augmenter(key: jax.Array, config, b: int, size: int, axis_name: str | None = None):
+  """(real, generated) -> what the discriminator sees of each (config.dis_augment;
+  vaegan_jax/augment.py): `aug(x, 0)` transforms x with the real images' draws,
+  `aug(x, 1)` with the generated ones'. Two batches given the same index get the same
+  transformation per row (the VAE-GAN's x and x_rec); identity when the field is ''."""
+  policies = augment.parse(config.get('dis_augment', ''))
+  if not policies:
+    return lambda x, which: x
+  k = jax.random.fold_in(key, AUGMENT_SALT)
+  draws = [augment.draw(jax.random.fold_in(k, i), b, size, axis_name) for i in (0, 1)]
+  return lambda x, which: augment.apply(x, draws[which], policies)
 
 
 def _mean(x: jax.Array, axis_name: str | None) -> jax.Array:
@@ -155,8 +172,11 @@ class VaeganTerms(NamedTuple):
   its outputs (`out`, the first element), `pixel(a_gen)` the pixel term on the
   reconstructions. The objective differentiates these with respect to `a_gen`; so can a
   diagnostic (scripts/sample_report.py), with the objective's own draws and terms.
+  With config.dis_augment the discriminator sees T(x), T(x_rec) (the same T per row)
+  and T'(x_p); `x_seen` is T(x), what R1 is taken on.
   """
   x: jax.Array
+  x_seen: jax.Array
   b: int
   y: jax.Array | None
   mu: jax.Array
@@ -178,6 +198,7 @@ def vaegan_terms(params, batch_stats, batch, key, *, nets: networks.Networks, co
   y = _labels(batch, config)
   cond = {} if y is None else {'y': y}
   eps_key, prior_key = jax.random.split(key)
+  aug = augmenter(key, config, b, x.shape[1], axis_name)
   (mu, logvar), enc_bs = networks.apply(
       nets.encoder, params['encoder'], batch_stats['encoder'], x, train, **cond)
   z = mu + jnp.exp(0.5 * logvar) * per_example_normal(eps_key, mu.shape, axis_name)
@@ -189,11 +210,24 @@ def vaegan_terms(params, batch_stats, batch, key, *, nets: networks.Networks, co
       jnp.concatenate([z, z_p]), train, logits=True,
       **({} if y is None else {'y': jnp.concatenate([y, y])}))
 
+  features_seen = config.get('dis_augment_features', 'augmented')
+  if features_seen not in AUGMENT_FEATURES:
+    raise ValueError(f'unknown dis_augment_features {features_seen!r}; use '
+                     f'{" or ".join(map(repr, AUGMENT_FEATURES))}')
+  x_seen = aug(x, 0)
+
   def discriminate(a_gen):  # from the decoder's pre-tanh activation [2B, H, W, C]
     x_gen = jnp.tanh(a_gen)
-    return _discriminate(nets.discriminator, params['discriminator'],
-                         batch_stats['discriminator'], [x, x_gen[:b], x_gen[b:]], train,
-                         config.dis_batch_norm, None if y is None else [y, y, y])
+    run = lambda groups: _discriminate(
+        nets.discriminator, params['discriminator'], batch_stats['discriminator'],
+        groups, train, config.dis_batch_norm, None if y is None else [y] * len(groups))
+    out, bs = run([x_seen, aug(x_gen[:b], 0), aug(x_gen[b:], 1)])
+    if features_seen == 'clean' and x_seen is not x:
+      # L_llike on the images as they are: one more pass over [x; x_rec] (its batch
+      # statistics unused), its features in the rows of x and x_rec.
+      (_, clean, *_), _ = run([x, x_gen[:b]])
+      out = (out[0], jnp.concatenate([clean, out[1][2 * b:]]), *out[2:])
+    return out, bs
 
   def pixel(a_gen):  # the optional pixel-wise term on the reconstructions
     return L.pixel_nll(a_gen[:b], x, config.pixel_likelihood, config.pixel_sigma).mean()
@@ -207,8 +241,8 @@ def vaegan_terms(params, batch_stats, batch, key, *, nets: networks.Networks, co
       l_gen += L.generator_loss(out[0][b:2 * b], config.gan_generator_loss).mean()
     return l_gen
 
-  return VaeganTerms(x, b, y, mu, logvar, a_gen, enc_bs, dec_bs, discriminate, pixel,
-                     llike, gen)
+  return VaeganTerms(x, x_seen, b, y, mu, logvar, a_gen, enc_bs, dec_bs, discriminate,
+                     pixel, llike, gen)
 
 
 def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
@@ -231,7 +265,7 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   L_GAN + lambda * L_aux, L_aux averaged over the labelled examples only; no other role
   sees L_aux, and labels never carry a gradient.
   """
-  (x, b, y, mu, logvar, a_gen, enc_bs, dec_bs, discriminate, pixel, llike,
+  (x, x_seen, b, y, mu, logvar, a_gen, enc_bs, dec_bs, discriminate, pixel, llike,
    gen) = vaegan_terms(params, batch_stats, batch, key, nets=nets, config=config,
                        train=train, axis_name=axis_name)
   x_rec = jnp.tanh(a_gen[:b])
@@ -268,7 +302,8 @@ def vaegan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
     l_aux, aux_accuracy = _aux_loss(out[2][:b], batch, config, axis_name)
     l_dis = l_gan + config.aux_weight * l_aux
     aux_metrics = {'loss/aux': l_aux, 'aux_accuracy': aux_accuracy}
-  l_dis, r1_metrics = _with_r1(l_dis, params, batch_stats, x, nets, config, train, y)
+  l_dis, r1_metrics = _with_r1(l_dis, params, batch_stats, x_seen, nets, config, train,
+                               y)
   aux_metrics.update(r1_metrics)
 
   losses = {
@@ -376,18 +411,23 @@ def vae(params, batch_stats, batch, key, *, nets: networks.Networks, config,
 def _real_and_generated(params, batch_stats, batch, key, nets, config, train, axis_name):
   """The discriminator's raw outputs on the real batch and on as many generated images.
 
+  With config.dis_augment both batches are transformed first (each image its own T).
+
   Returns:
-    (scores on x [B], scores on x_p = Dec(z_p) [B], x_p, new batch_stats).
+    (scores on x [B], scores on x_p = Dec(z_p) [B], the real images as the
+    discriminator saw them, new batch_stats).
   """
   x = batch['image']
   b = x.shape[0]
   z_p = prior_sample(key, (b, config.latent_dim), config, axis_name)
   x_p, dec_bs = networks.apply(nets.decoder, params['decoder'], batch_stats['decoder'],
                                z_p, train)
+  aug = augmenter(key, config, b, x.shape[1], axis_name)
+  x_seen = aug(x, 0)
   (scores, *_), dis_bs = _discriminate(
       nets.discriminator, params['discriminator'], batch_stats['discriminator'],
-      [x, x_p], train, config.dis_batch_norm)
-  return scores[:b], scores[b:], x_p, {'decoder': dec_bs, 'discriminator': dis_bs}
+      [x_seen, aug(x_p, 1)], train, config.dis_batch_norm)
+  return scores[:b], scores[b:], x_seen, {'decoder': dec_bs, 'discriminator': dis_bs}
 
 
 def dcgan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
@@ -401,11 +441,11 @@ def dcgan(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   train step first updates the discriminator k times, then the generator against the
   updated discriminator (the reference's alternation is k = 1).
   """
-  l_real, l_p, _, bs = _real_and_generated(params, batch_stats, batch, key, nets, config,
-                                           train, axis_name)
+  l_real, l_p, x_seen, bs = _real_and_generated(params, batch_stats, batch, key, nets,
+                                                config, train, axis_name)
   real_cost, fake_cost = L.bce_real(l_real).mean(), L.bce_fake(l_p).mean()
   l_gen = L.generator_loss(l_p, config.gan_generator_loss).mean()
-  l_dis, r1_metrics = _with_r1(real_cost + fake_cost, params, batch_stats, batch['image'],
+  l_dis, r1_metrics = _with_r1(real_cost + fake_cost, params, batch_stats, x_seen,
                                nets, config, train)
   losses = {'decoder': l_gen, 'discriminator': l_dis}
   metrics = {
@@ -480,6 +520,9 @@ def aae(params, batch_stats, batch, key, *, nets: networks.Networks, config,
   }
   batch_stats = {'encoder': enc_bs, 'decoder': dec_bs, 'discriminator': dis_bs}
   return losses, {'batch_stats': batch_stats, 'metrics': metrics}
+
+
+AUGMENT_FEATURES = ('augmented', 'clean')  # config.dis_augment_features
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vaegan_jax import augment
 from vaegan_jax import input_pipeline
 from vaegan_jax import layers
 from vaegan_jax import losses
@@ -58,6 +59,16 @@ def _model(config) -> None:
     with_r1 = ', '.join(name for name, m in objectives.MODELS.items() if m.r1)
     raise ConfigError(f'--config.dis_r1_weight applies to models {with_r1}, not '
                       f'{config.model!r}: set it to 0')
+  if config.get('dis_augment', ''):
+    try:
+      augment.parse(config.dis_augment)
+    except ValueError as e:
+      raise ConfigError(str(e)) from None
+    if model.discriminator != 'image':
+      raise ConfigError(f'--config.dis_augment transforms the images a discriminator '
+                        f'sees; model {config.model!r} has none: set it to ""')
+  if 'dis_augment_features' in config:
+    _one_of(config, 'dis_augment_features', objectives.AUGMENT_FEATURES)
   if config.use_equilibrium and not model.equilibrium:
     raise ConfigError(f'the equilibrium rule does not apply to model {config.model!r}: '
                       'set --config.use_equilibrium=False')
@@ -146,6 +157,7 @@ def validate(config, num_examples: int | None = None) -> None:
   if config.prior_weight < 0:
     raise ConfigError(f'--config.prior_weight must be >= 0 (got {config.prior_weight})')
   for name, choices in (('auto_sampler', ('channels', 'gmm', 'prior')),
+                        ('folder_labels', input_pipeline.FOLDER_LABELS),
                         ('pixel_llike_scale', ('features', 'none')),
                         ('parallel', train_step.PARALLEL_MODES)):
     if name in config:  # absent in a run saved before the field: its old meaning
