@@ -4,7 +4,8 @@
 2) and nn.BatchNorm compute, with the same variable names, shapes and initial values
 (checkpoints are interchangeable), but avoid XLA:CPU's slow paths: lhs-dilated
 (transposed) convolutions, which back both the transposed conv and the input gradient of
-a stride-2 conv, become stride-1 convs to 4x channels followed by depth-to-space;
+a stride-2 conv, become four stride-1 convs, one per output phase with its own taps,
+interleaved (`_phase_conv`);
 batch-norm sums become matrix-vector products instead of XLA:CPU's split reductions
 (docs/performance.md). On GPU and TPU, cuDNN's and XLA's own convolutions are the fast ones,
 so `config.layers` picks per backend (`use_rewrites`): 'auto' takes these rewrites on
@@ -68,14 +69,6 @@ def _phase_taps(k: int) -> tuple[np.ndarray, int, int]:
   return idx, -d_min, d_max
 
 
-def depth_to_space(x: jax.Array, block: int) -> jax.Array:
-  """[B, H, W, b*b*C] -> [B, b*H, b*W, C], channel index (py * b + px) * C + c."""
-  b, h, w, c = x.shape
-  c //= block * block
-  x = x.reshape(b, h, w, block, block, c).transpose(0, 1, 3, 2, 4, 5)
-  return x.reshape(b, h * block, w * block, c)
-
-
 _DN = ('NHWC', 'HWIO', 'NHWC')
 
 
@@ -101,8 +94,57 @@ def _input_grad_taps(k: int, lo: int) -> tuple[np.ndarray, int, int]:
   return idx, t_min, t_max
 
 
+def _phase_conv(x: jax.Array, kernel: jax.Array, iy: np.ndarray, ix: np.ndarray,
+                d0y: int, d0x: int, out_hw) -> jax.Array:
+  """The output of a stride-2 transposed convolution computed phase by phase.
+
+  Output pixel (2q + py, 2r + px) is sum_{t, u} x[q + d0y + t, r + d0x + u] *
+  kernel[iy[py, t], ix[px, u]] (x zero outside; a tap index equal to the kernel's size
+  reads a zero tap). Each of the four phases is one stride-1 'VALID' convolution with
+  only its own taps (for a 4x4 kernel: 2x2), so no structural zero is multiplied: one
+  convolution to 4x channels over the union of the taps (3x3) would multiply 36
+  products where 16 are useful. The phases are then interleaved.
+
+  Args:
+    x: [B, H, W, C_in].
+    kernel: [k_h, k_w, C_in, C_out].
+    iy, ix: [2, T] tap indices per phase and offset (`_phase_taps`, `_input_grad_taps`).
+    d0y, d0x: the input offset of tap position 0.
+    out_hw: (Q_h, Q_w) output pixels per phase.
+
+  Returns:
+    [B, 2 Q_h, 2 Q_w, C_out].
+  """
+  kh, kw = kernel.shape[:2]
+
+  def span(idx, size, p):  # the first and last real tap of phase p
+    real = np.flatnonzero(idx[p] < size)
+    return int(real[0]), int(real[-1])
+
+  spans_y = [span(iy, kh, p) for p in (0, 1)]
+  spans_x = [span(ix, kw, p) for p in (0, 1)]
+  lo_y = max(0, -min(d0y + a for a, _ in spans_y))
+  lo_x = max(0, -min(d0x + a for a, _ in spans_x))
+  hi_y = max(0, max(out_hw[0] - 1 + d0y + b for _, b in spans_y) - (x.shape[1] - 1))
+  hi_x = max(0, max(out_hw[1] - 1 + d0x + b for _, b in spans_x) - (x.shape[2] - 1))
+  xp = jnp.pad(x, ((0, 0), (lo_y, hi_y), (lo_x, hi_x), (0, 0)))
+  padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
+  rows = []
+  for py, (ay, by) in enumerate(spans_y):
+    cols = []
+    for px, (ax, bx) in enumerate(spans_x):
+      sub = padded[iy[py, ay:by + 1][:, None], ix[px, ax:bx + 1][None, :]]
+      y0, x0 = lo_y + d0y + ay, lo_x + d0x + ax
+      view = xp[:, y0:y0 + out_hw[0] + by - ay, x0:x0 + out_hw[1] + bx - ax]
+      cols.append(jax.lax.conv_general_dilated(view, sub.astype(x.dtype), (1, 1), 'VALID',
+                                               dimension_numbers=_DN))
+    rows.append(jnp.stack(cols, 3))  # [B, Q_h, Q_w, px, C]
+  y = jnp.stack(rows, 2)  # [B, Q_h, py, Q_w, px, C]
+  return y.reshape(y.shape[0], 2 * out_hw[0], 2 * out_hw[1], y.shape[-1])
+
+
 def _stride2_input_grad(g: jax.Array, kernel: jax.Array, pads, in_hw) -> jax.Array:
-  """Input gradient of a stride-2 conv as a stride-1 conv to 4x channels + depth-to-space.
+  """Input gradient of a stride-2 conv, phase by phase (`_phase_conv`).
 
   XLA:CPU lowers the transposed (lhs-dilated) convolution of the default input gradient
   to a slow generic loop; this is the same sum over the same products, reordered.
@@ -116,17 +158,11 @@ def _stride2_input_grad(g: jax.Array, kernel: jax.Array, pads, in_hw) -> jax.Arr
   Returns:
     dx, [B, H, W, C_in].
   """
-  kh, kw, cin, cout = kernel.shape
-  (iy, ty0, ty1), (ix, tx0, tx1) = (_input_grad_taps(kh, pads[0][0]),
-                                    _input_grad_taps(kw, pads[1][0]))
-  padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
-  w = padded[iy[:, :, None, None], ix[None, None, :, :]]  # [py, ty, px, tx, ci, co]
-  w = w.transpose(1, 3, 5, 0, 2, 4).reshape(iy.shape[1], ix.shape[1], cout, 4 * cin)
+  (iy, ty0, _), (ix, tx0, _) = (_input_grad_taps(kernel.shape[0], pads[0][0]),
+                                _input_grad_taps(kernel.shape[1], pads[1][0]))
   hq, wq = -(-in_hw[0] // 2), -(-in_hw[1] // 2)
-  conv_pads = [(-ty0, hq - g.shape[1] + ty1), (-tx0, wq - g.shape[2] + tx1)]
-  dx = jax.lax.conv_general_dilated(g, w.astype(g.dtype), (1, 1), conv_pads,
-                                    dimension_numbers=_DN)
-  return depth_to_space(dx, 2)[:, :in_hw[0], :in_hw[1], :]
+  dx = _phase_conv(g, kernel.transpose(0, 1, 3, 2), iy, ix, ty0, tx0, (hq, wq))
+  return dx[:, :in_hw[0], :in_hw[1], :]
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
@@ -199,8 +235,8 @@ class Conv(nn.Module):
 class UpConv(nn.Module):
   """Exactly `nn.ConvTranspose(features, (k, k), strides=(2, 2), padding='SAME')`.
 
-  Computed as one stride-1 convolution producing 4x channels (one group per output
-  phase) followed by depth-to-space. Same parameter names and shapes as ConvTranspose
+  Computed phase by phase (`_phase_conv`): four stride-1 convolutions, each with the
+  taps of one output phase, interleaved. Same parameter names and shapes as ConvTranspose
   (`kernel` [k, k, C_in, C_out], `bias` [C_out]), so checkpoints are interchangeable; it
   avoids the lhs-dilated convolution whose weight gradient XLA:CPU computes very slowly
   (jax-ml/jax#23783).
@@ -218,14 +254,8 @@ class UpConv(nn.Module):
     if self.dtype is not None:
       x = x.astype(self.dtype)
     kernel = self.param('kernel', self.kernel_init, (k, k, cin, cout), jnp.float32)
-    idx, lo, hi = _phase_taps(k)
-    padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
-    # w[ty, tx, ci, py, px, co] = kernel[idx[py, ty], idx[px, tx], ci, co]
-    w = padded[idx[:, :, None, None], idx[None, None, :, :]]  # [py, ty, px, tx, ci, co]
-    t = idx.shape[1]
-    w = w.transpose(1, 3, 4, 0, 2, 5).reshape(t, t, cin, 4 * cout)
-    y = conv2d(x, w.astype(x.dtype), (1, 1), ((lo, hi), (lo, hi)))
-    y = depth_to_space(y, 2)
+    idx, lo, _ = _phase_taps(k)
+    y = _phase_conv(x, kernel, idx, idx, -lo, -lo, x.shape[1:3])
     if self.use_bias:
       y = y + self.param('bias', nn.initializers.zeros, (cout,), jnp.float32).astype(y.dtype)
     return y
