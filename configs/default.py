@@ -156,7 +156,8 @@ def get_config() -> ml_collections.ConfigDict:
   # eval_num held-out images every eval_every steps and at the end; 0 = off.
   c.eval_every = 0
   c.eval_num = 1000
-  # 'classifier' (the digit classifier, offline; grayscale) or 'inception' (pytorch-fid).
+  # 'classifier' (offline: compare's classifier of a colour folder's class folders, else
+  # the digit classifier; grayscale) or 'inception' (pytorch-fid).
   c.eval_features = 'classifier'
   c.eval_inception_weights = ''  # pytorch-fid's .pth or .npz; '' = its cache.
   return c

@@ -95,3 +95,21 @@ def test_dcgan_has_no_recon_and_bad_eval_fields_are_config_errors(tmp_path):
       validation.validate(_config(**bad))
   with pytest.raises(validation.ConfigError, match='--config.eval_features=inception'):
     features.feature_fn('classifier', (16, 16, 3), flag='--config.eval_features')
+
+
+def test_a_colour_folder_is_scored_in_its_own_classifiers_features(tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from vaegan_jax import classifier  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  for cls, colour in (('red', (200, 30, 30)), ('blue', (30, 30, 200))):
+    (tmp_path / cls).mkdir()
+    for i in range(20):
+      img = np.clip(np.array(colour) + rng.normal(0, 30, (16, 16, 3)), 0, 255)
+      Image.fromarray(img.astype(np.uint8)).save(tmp_path / cls / f'{i}.png')
+  c = _config(dataset='folder', data_path=str(tmp_path), channels=3, crop='none',
+              image_size=16)
+  live = live_eval.LiveEval(c, objectives.build_networks(c), str(tmp_path / 'w'))
+  fields = dict(data='folder', data_path=str(tmp_path), image_size=16, channels=3)
+  _, _, clf, _ = classifier.seed_classifier(c.seed, **fields)  # compare's, same seed
+  np.testing.assert_allclose(live.fn(live.x), clf.features(live.x), rtol=1e-6)
+  assert live.ref_f.shape == (len(live.x), classifier.FEATURE_DIM)

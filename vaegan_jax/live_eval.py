@@ -62,10 +62,13 @@ class LiveEval:
     ds, self.split = heldout(config)
     n_ref = min(config.eval_num, ds.num_examples)
     self.x = ds.batch(np.arange(n_ref), np.random.default_rng(config.seed))
+    # A colour folder: compare's classifier of its class folders (the digits' reads grey).
+    folder = dict(data_path=config.data_path, image_size=config.image_size,
+                  channels=3) if config.dataset == 'folder' and config.channels == 3 else None
     self.fn = feats.feature_fn(
         config.eval_features, self.x.shape[1:],
         inception_weights=config.eval_inception_weights or None,
-        flag='--config.eval_features')
+        flag='--config.eval_features', folder=folder, seed=config.seed)
     self.ref_f = self.fn(self.x)
     self.ref_stats = metrics.gaussian_stats(self.ref_f)
     self.z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(config.seed + 2),
