@@ -5,6 +5,16 @@ Reads tfds `celeb_a`. With img_align_celeba.zip (or its folder) on disk instead:
 The training recipe is configs/default.py's (vaegan_jax/recipes.py VAEGAN), with 4x4
 kernels instead of the authors' 5x5 (below). The authors' exact settings are
 configs/celeba_authors.py, the paper's configs/celeba_paper.py (both 5x5).
+
+Command:
+  python train.py --config celeba --workdir runs/celeba
+
+Runtime: not measured as a run (62,500 steps need an accelerator; no accelerator has
+  timed it). The step: 8.50 s on a 2-core CPU beside another job, before commit 213f472
+  made 4x4 transposed convs cheaper (python -m vaegan_jax.benchmark --config
+  configs/celeba.py --steps 3 --warmup 1; docs/performance.md).
+
+Result: never trained (nothing has been trained on faces).
 """
 
 from vaegan_jax.configs import default
@@ -24,7 +34,7 @@ def get_config():
   # (docs/colour.md). The pixel term's weight is the recipe's per element (1 here).
   c.kernel_size = 4
   # The GAN term's multiplier on colour, measured on 32x32 patches (configs/colour.py,
-  # docs/colour.md section 7); not measured on faces.
+  # docs/colour.md); not measured on faces.
   c.decoder_gan_weight = 2.0
   # Samples from a moving average of the weights (with its own BatchNorm statistics):
   # lower FD for the VAE-GAN and the DCGAN on 32x32 colour patches (configs/colour.py,

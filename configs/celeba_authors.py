@@ -7,6 +7,14 @@ only (real/fake weights 1/2), the equilibrium rule, RMSProp with weight decay 1e
 linear learning-rate decay over 250 epochs of 250 batches. Kept to reproduce the
 authors; configs/celeba.py is the recipe that trains (docs/gan_health.md has
 what these settings measure here).
+
+Command:
+  python train.py --config celeba_authors --workdir runs/celeba_authors
+
+Runtime: not measured.
+
+Result: never trained on CelebA. On digits its discriminator was skipped on 83-97% of
+  steps (docs/notes/2026-11-23-vaegan-diagnosis.md).
 """
 
 from vaegan_jax.configs import celeba

@@ -4,6 +4,15 @@ Encoder dense 2048 (the authors' code: 1024) and vaegan_jax/recipes.py's VAEGAN_
 the decoder minimises gamma * L_llike - L_GAN (saturating, gamma = 1e-6 as the authors'
 code; the paper does not publish it), x_rec discriminated as fake, no equilibrium rule,
 RMSProp 3e-4. Kept to reproduce the paper; configs/celeba.py is the recipe that trains.
+
+Command:
+  python train.py --config celeba_paper --workdir runs/celeba_paper
+
+Runtime: not measured as a run. The step: 7.06 s on a 2-core CPU beside another job,
+  before commit 213f472 (python -m vaegan_jax.benchmark --config configs/celeba_paper.py
+  --steps 3 --warmup 1; docs/performance.md).
+
+Result: never trained.
 """
 
 from vaegan_jax.configs import celeba

@@ -1,29 +1,29 @@
 """VAE-GAN on a folder of colour images at 32x32x3, sized for a CPU.
 
-  python train.py --config configs/colour.py --config.data_path=DIR
+Command:
+  python train.py --config colour --config.data_path=DIR
 
-2,000 steps take about 15 minutes on 2 CPU cores. Each setting and the measurement that
-chose it (5,000 32x32 patches of eight photographs, `compare`'s classifier FD; the tables
-are in docs/colour.md):
-- the recipe of configs/default.py, whose pixel term is scaled per element
-  (pixel_llike_scale='features': weight 1 here, 3 on grey digits): FD of prior samples
-  1.15 -> 0.70 against the summed weight 3, which left them smooth;
-- kernel 4: the stride-2 transposed convs of kernel 5 overlap unevenly and print a
-  checkerboard (Odena et al., Distill 2016); kernel 4 took the DCGAN's FD (without R1)
-  from 2.27 to 1.24 and the VAE-GAN's from 1.80 to 1.15 on the same data;
-- auto_sampler='prior': the VAE-GAN's prior samples against its codes' mixture's,
-  FD 1.22 +- 0.71 against 3.33 +- 1.37 (3 seeds, lower on each; the mixture draws where
-  the reconstruction terms make the decoder blur);
-- the digit widths and latent size 16: latent 128 gave lower reconstruction error
-  (0.042 against 0.053) but worse prior samples (2.01 against 1.15, seed 0, weight 3);
-- decoder_gan_weight=2 (the multiplier of the adaptive GAN weight; 1 on grey digits):
-  FD of the averaged VAE-GAN's prior samples 0.47 +- 0.05 against 0.72 +- 0.08 with 1
-  (3 seeds; the averaged DCGAN's 0.60 +- 0.15), 0.38 against 1.13 on three other
-  photographs (4 gave 0.68); reconstructions 4-7% worse in pixels (docs/colour.md section 7);
-- ema_decay=0.999, samples from the averaged weights with their own BatchNorm
-  statistics: FD of the VAE-GAN's prior samples 0.72 +- 0.08 against 0.99 +- 0.43 for
-  the raw weights, the DCGAN's 0.60 +- 0.15 against 1.19 +- 0.25 (3 seeds, the
-  statistics recomputed after training as docs/colour.md section 6 describes).
+Runtime: 2,000 steps took 1,760 s on both cores of a 2-core CPU (the same networks with
+  decoder_gan_weight=3, the same cost per step) and 3,322 s on one core beside another
+  run, both before commit 213f472 cut the step from 1.05 s to 0.82 s under the same load
+  (python -m vaegan_jax.benchmark --config colour --steps 5; docs/colour.md).
+
+Result, on 5,000 32x32 patches of eight photographs (python scripts/make_patches.py
+  --out data/p32 --size 32), seed 0:
+  python -m vaegan_jax.compare --data folder --data_path data/p32 --channels 3 \
+      --image_size 32 --config colour --models vae,dcgan,vaegan --seeds 1
+  FD of the VAE-GAN's default (prior) samples 0.456 against the DCGAN's 0.621 and the
+  VAE's 1.99 (real patches 0.304), in compare's classifier features; recon MSE 0.0575
+  against the VAE's 0.0503. The VAE-GAN alone on seeds 0, 1, 2: 0.56, 0.46, 0.38. On
+  patches of three other photographs the DCGAN wins (docs/results.md, docs/colour.md).
+
+What it sets on top of configs/default.py (the measurement behind each: docs/colour.md):
+- kernel_size=4: no checkerboard from the stride-2 transposed convs (Odena et al. 2016);
+- auto_sampler='prior': the VAE-GAN's prior samples, not its codes' mixture's, which are
+  blurred on these images;
+- decoder_gan_weight=2: the multiplier of the adaptive GAN weight (1 on grey digits);
+- ema_decay=0.999: samples from averaged weights, with their own BatchNorm statistics;
+- the recipe's per-element pixel weight (pixel_llike_scale='features') comes to 1 here.
 """
 
 from vaegan_jax.configs import default
