@@ -61,6 +61,22 @@ def test_upconv_equals_conv_transpose(k, hw):
   _compare(fast, ref, x, variables)
 
 
+def test_the_phase_form_and_the_one_conv_form_are_the_same_sums():
+  # Each kernel size runs one of the two forms (layers.PHASE_SHARE); the tests against
+  # flax check that one, this checks the other against it.
+  rng = np.random.default_rng(0)
+  for k in (3, 4, 5):
+    idx, lo, _ = layers._phase_taps(k)
+    taps = [(idx, -lo)]  # UpConv's
+    taps += [layers._input_grad_taps(k, pad)[:2] for pad in (0, 1, 2)]  # a conv's dx
+    for idx, d0 in taps:
+      x = jnp.asarray(rng.normal(size=(2, 5, 4, 3)), jnp.float32)
+      kernel = jnp.asarray(rng.normal(size=(k, k, 3, 2)), jnp.float32)
+      args = (x, kernel, idx, idx, d0, d0, (5, 4))
+      np.testing.assert_allclose(layers._phase_conv(*args), layers._one_conv(*args),
+                                 rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize('k', [3, 4, 5])
 @pytest.mark.parametrize('stride', [1, 2])
 @pytest.mark.parametrize('hw', [(8, 8), (7, 5)])
