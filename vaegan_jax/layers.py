@@ -4,8 +4,10 @@
 2) and nn.BatchNorm compute, with the same variable names, shapes and initial values
 (checkpoints are interchangeable), but avoid XLA:CPU's slow paths: lhs-dilated
 (transposed) convolutions, which back both the transposed conv and the input gradient of
-a stride-2 conv, become four stride-1 convs, one per output phase with its own taps,
-interleaved (`_phase_conv`);
+a stride-2 conv, become stride-1 convs: four, one per output phase with its own taps,
+interleaved (`_phase_conv`, for 4x4 kernels), or one to 4x channels followed by
+depth-to-space (`_one_conv`, for 3x3 and 5x5, where it wastes fewer products and compiles
+faster);
 batch-norm sums become matrix-vector products instead of XLA:CPU's split reductions
 (docs/performance.md). On GPU and TPU, cuDNN's and XLA's own convolutions are the fast ones,
 so `config.layers` picks per backend (`use_rewrites`): 'auto' takes these rewrites on
