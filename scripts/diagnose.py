@@ -17,9 +17,9 @@ compare split of the data (80% train), logging every step's metrics, and every
 
 Then it scores 1000 prior samples like `vaegan_jax.compare` (classifier FD against the
 held-out 20%) and saves OUT/<run>.npz. The figure OUT/diagnosis.png (copied to
-docs/vaegan_diagnosis.png for docs/gan_health.md) shows, per run: the fraction of steps
-the discriminator was updated, D(x) and D(x_p), and the ratio of the decoder's gradient
-norms |grad L_llike| / |grad L_gen|. Needs matplotlib (`pip install matplotlib`).
+docs/vaegan_diagnosis.png for docs/notes/2026-11-23-vaegan-diagnosis.md) shows, per run:
+the fraction of steps the discriminator was updated, D(x) and D(x_p), and the ratio of
+the decoder's gradient norms |grad L_llike| / |grad L_gen|. Needs matplotlib (`pip install matplotlib`).
 """
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
 from vaegan_jax import train_step as tstep
 
-# The runs of docs/gan_health.md's diagnosis: the VAE-GAN as it was (the authors'
-# equilibrium rule, joint BatchNorm, equal weights) and the recipe that works
-# (recipes.VAEGAN).
+# The runs of the diagnosis (docs/notes/2026-11-23-vaegan-diagnosis.md): the VAE-GAN
+# as it was (the authors' equilibrium rule, joint BatchNorm, equal weights) and the
+# recipe that works (recipes.VAEGAN).
 RUNS = {
     'before': recipes.VAEGAN_BEFORE,
     'after': recipes.VAEGAN,

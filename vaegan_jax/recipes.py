@@ -14,7 +14,8 @@ on the command line, and one line lists what changed (docs/configs.md, "Switchin
 
 from __future__ import annotations
 
-# The VAE-GAN recipe that works (docs/gan_health.md has the measurements).
+# The VAE-GAN recipe that works (docs/gan_health.md links the measurement behind each
+# field; the diagnosis: docs/notes/2026-11-23-vaegan-diagnosis.md).
 # Each departure from the authors' code is a published mechanism:
 #   dis_batch_norm='per_source', Adam 2e-4 beta1 0.5, init 'dcgan', leaky ReLU 0.2 and one
 #     discriminator update before the others (critic_steps=1): DCGAN (Radford et al. 2016).
@@ -29,7 +30,8 @@ from __future__ import annotations
 #   pixel_llike_scale='features': that weight per element, times |Dis_l| / |x|, so it keeps
 #     its meaning at any image size and channel count: 0.75 * 4 = 3 on grey digits (the
 #     measured weight, unchanged), 0.75 * 4/3 = 1 on 32x32 and 64x64 colour, where the
-#     summed weight 3 left prior samples smoother (FD 1.15 against 0.70, docs/colour.md).
+#     summed weight 3 left prior samples smoother (FD 1.15 against 0.70,
+#     docs/notes/2026-12-01-colour-pixel-weight.md).
 #   use_equilibrium=False: with the above the discriminator never runs away.
 VAEGAN = dict(
     optimizer='adam', learning_rate=2e-4, adam_b1=0.5, adam_b2=0.999,
@@ -44,8 +46,9 @@ VAEGAN = dict(
 # Not in the recipe: decoder_gan_weight, the multiplier of the adaptive GAN weight, is
 # the data config's (like the networks): 1 on grey digits (configs/default.py; 2 was
 # worse on real MNIST, FD 0.475 against 0.342), 2 on colour photographs
-# (configs/colour.py, celeba.py, cifar10.py; docs/colour.md section 7). The published
-# recipes below set it with decoder_llike_weight, as their papers and code do.
+# (configs/colour.py, celeba.py, cifar10.py; docs/notes/2026-12-02-colour-gan-weight.md).
+# The published recipes below set it with decoder_llike_weight, as their papers and code
+# do.
 
 # The authors' celeba_aegan.py (andersbll/autoencoding_beyond_pixels): decoder w * L_llike + (1 - w) * GAN with
 # w = 1e-6, the discriminator sees real images and prior samples only, real/generated
@@ -78,7 +81,9 @@ VAEGAN_PAPER = dict(
 
 # The VAE-GAN default until this recipe (configs/default.py before it): the paper's
 # weights 1 and 1, x_rec discriminated as fake, joint BatchNorm, the equilibrium rule,
-# RMSProp 3e-4. Its discriminator froze after ~20 updates (docs/gan_health.md). A run saved without one of these fields was trained with its value here.
+# RMSProp 3e-4. Its discriminator froze after ~20 updates
+# (docs/notes/2026-11-23-vaegan-diagnosis.md). A run saved without one of these fields
+# was trained with its value here.
 VAEGAN_BEFORE = dict(
     optimizer='rmsprop', learning_rate=3e-4, adam_b1=0.9, adam_b2=0.999,
     rmsprop_decay=0.9, lr_schedule='constant', lr_end_factor=0.0, weight_decay=0.0,
@@ -104,7 +109,7 @@ RECIPES = {
     # generator loss, one discriminator update before each generator update; and the R1
     # penalty (Mescheder et al. 2018, gamma 10, their value): without it the generator
     # collapsed on colour photographs (every sample one saturated pattern, on 3 of 3
-    # runs on patches of three photographs; docs/colour.md).
+    # runs on patches of three photographs; docs/notes/2026-12-01-dcgan-collapse-r1.md).
     'dcgan': dict(
         optimizer='adam', learning_rate=2e-4, adam_b1=0.5, adam_b2=0.999,
         lr_schedule='constant', weight_decay=0.0, init='dcgan', dis_leak=0.2,
