@@ -10,9 +10,9 @@ Command:
   python train.py --config celeba --workdir runs/celeba
 
 Runtime: not measured as a run (62,500 steps need an accelerator; no accelerator has
-  timed it). The step: 8.50 s on a 2-core CPU beside another job, before commit 213f472
-  made 4x4 transposed convs cheaper (python -m vaegan_jax.benchmark --config
-  configs/celeba.py --steps 3 --warmup 1; docs/performance.md).
+  timed it). The step: 13.90 s on a 2-core CPU with a matmul peak of about 134 GFLOP/s
+  (python -m vaegan_jax.benchmark --config configs/celeba.py --steps 3 --warmup 1;
+  docs/performance.md).
 
 Result: never trained (nothing has been trained on faces).
 """

@@ -8,9 +8,9 @@ RMSProp 3e-4. Kept to reproduce the paper; configs/celeba.py is the recipe that 
 Command:
   python train.py --config celeba_paper --workdir runs/celeba_paper
 
-Runtime: not measured as a run. The step: 7.06 s on a 2-core CPU beside another job,
-  before commit 213f472 (python -m vaegan_jax.benchmark --config configs/celeba_paper.py
-  --steps 3 --warmup 1; docs/performance.md).
+Runtime: not measured as a run. The step: 7.06 s on a 2-core CPU with a matmul peak of
+  405-420 GFLOP/s beside another job (python -m vaegan_jax.benchmark --config
+  configs/celeba_paper.py --steps 3 --warmup 1; docs/notes/2026-11-22-cpu-step-times.md).
 
 Result: never trained.
 """

@@ -288,8 +288,8 @@ class Conv(nn.Module):
 class UpConv(nn.Module):
   """Exactly `nn.ConvTranspose(features, (k, k), strides=(2, 2), padding='SAME')`.
 
-  Computed phase by phase (`_phase_conv`): four stride-1 convolutions, each with the
-  taps of one output phase, interleaved. Same parameter names and shapes as ConvTranspose
+  Computed as stride-1 convolutions (`_stride2_conv`: one per output phase for 4x4
+  kernels, else one to 4x channels and depth-to-space). Same parameter names and shapes as ConvTranspose
   (`kernel` [k, k, C_in, C_out], `bias` [C_out]), so checkpoints are interchangeable; it
   avoids the lhs-dilated convolution whose weight gradient XLA:CPU computes very slowly
   (jax-ml/jax#23783).
