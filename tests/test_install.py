@@ -67,7 +67,7 @@ def test_an_unknown_config_is_one_line_that_lists_the_names(name):
                      'of: ' + ', '.join(SHIPPED))
   assert message.endswith('aae_celeba, aae_digits, celeba, celeba_authors, celeba_folder, '
                           'celeba_paper, cifar10, colour, dcgan_celeba, dcgan_digits, '
-                          'default, mnist, tiny, vae_celeba, vae_digits, vaegan_digits, '
+                          'default, emoji, mnist, tiny, vae_celeba, vae_digits, vaegan_digits, '
                           'wgan_celeba, wgan_digits')
 
 
