@@ -9,10 +9,10 @@ Command:
   python train.py --config emoji                          # 64x64: an accelerator
   python train.py --config emoji --config.image_size=32   # the CPU size
 
-Runtime: at 32x32, 2,000 steps took 4,177 s on one core of a 2-core CPU beside other
-  jobs (compare's training time); the colour config's step on both cores is 0.69-0.82 s
-  (python -m vaegan_jax.benchmark --config colour --steps 3 --warmup 1), about 30
-  minutes for 2,000 steps. 64x64 is not timed.
+Runtime: at 32x32 the step takes 0.765 s on both cores of a quiet 2-core CPU (matmul
+  peak 131 GFLOP/s; python -m vaegan_jax.benchmark --config emoji
+  --config.image_size=32 --steps 3 --warmup 1): 2,000 steps in about 26 minutes. 64x64
+  is not timed.
 
 Result, at 32x32, seed 0 (docs/emoji.md):
   python -m vaegan_jax.compare --data folder --data_path data/emoji --image_size 32 \
