@@ -19,7 +19,8 @@ Then it scores 1000 prior samples like `vaegan_jax.compare` (classifier FD again
 held-out 20%) and saves OUT/<run>.npz. The figure OUT/diagnosis.png (copied to
 docs/vaegan_diagnosis.png for docs/notes/2026-11-23-vaegan-diagnosis.md) shows, per run:
 the fraction of steps the discriminator was updated, D(x) and D(x_p), and the ratio of
-the decoder's gradient norms |grad L_llike| / |grad L_gen|. Needs matplotlib (`pip install matplotlib`).
+the decoder's gradient norms |grad L_llike| / |grad L_gen|. Needs matplotlib (`pip
+install matplotlib`).
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def _take(a: jax.Array, idx: np.ndarray, axis: int) -> jax.Array:
   if step and all(b - a_ == step for a_, b in zip(idx, idx[1:])):
     out = jax.lax.slice_in_dim(a, min(idx), max(idx) + 1, abs(step), axis)
     return jnp.flip(out, axis) if step < 0 else out
-  return jnp.concatenate([jax.lax.slice_in_dim(a, i, i + 1, axis=axis) for i in idx], axis)
+  return jnp.take(a, np.asarray(idx), axis=axis)
 
 
 def _phase_conv(x: jax.Array, kernel: jax.Array, iy: np.ndarray, ix: np.ndarray,
@@ -197,7 +197,7 @@ def _stride2_conv(x: jax.Array, kernel: jax.Array, iy: np.ndarray, ix: np.ndarra
 
 
 def _stride2_input_grad(g: jax.Array, kernel: jax.Array, pads, in_hw) -> jax.Array:
-  """Input gradient of a stride-2 conv, phase by phase (`_phase_conv`).
+  """Input gradient of a stride-2 conv as stride-1 convs (`_stride2_conv`).
 
   XLA:CPU lowers the transposed (lhs-dilated) convolution of the default input gradient
   to a slow generic loop; this is the same sum over the same products, reordered.
@@ -289,10 +289,10 @@ class UpConv(nn.Module):
   """Exactly `nn.ConvTranspose(features, (k, k), strides=(2, 2), padding='SAME')`.
 
   Computed as stride-1 convolutions (`_stride2_conv`: one per output phase for 4x4
-  kernels, else one to 4x channels and depth-to-space). Same parameter names and shapes as ConvTranspose
-  (`kernel` [k, k, C_in, C_out], `bias` [C_out]), so checkpoints are interchangeable; it
-  avoids the lhs-dilated convolution whose weight gradient XLA:CPU computes very slowly
-  (jax-ml/jax#23783).
+  kernels, else one to 4x channels and depth-to-space). Same parameter names and shapes
+  as ConvTranspose (`kernel` [k, k, C_in, C_out], `bias` [C_out]), so checkpoints are
+  interchangeable; it avoids the lhs-dilated convolution whose weight gradient XLA:CPU
+  computes very slowly (jax-ml/jax#23783).
   """
 
   features: int
