@@ -13,11 +13,12 @@ import pytest
 from vaegan_jax import classifier
 from vaegan_jax import compare
 from vaegan_jax import input_pipeline
+from vaegan_jax import objectives
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = dict(latent_dim=8, enc_widths=(8, 8), enc_dense=16, dec_dense_channels=8,
             dec_widths=(8, 8), dis_widths=(8, 8, 8), dis_dense=16, batch_size=8)
-WITH_ENCODER = {'vae', 'aae', 'vaegan'}
+WITH_ENCODER = {m for m, model in objectives.MODELS.items() if model.encoder}
 
 
 def test_results_name_the_config_as_given():
@@ -314,3 +315,18 @@ def test_set_flags_are_python_literals_or_text():
   config = compare.model_config('vaegan', 2, overrides=compare.parse_sets(
       ['gan_include_recon=True']), base='colour', data='folder', channels=3, image_size=32)
   assert config.gan_include_recon and config.model == 'vaegan'
+
+
+def test_a_config_gives_compare_the_vaegan_that_train_py_trains():
+  """compare --config X trains each model with its recipe on X's networks and data
+  fields: for the VAE-GAN that is X itself (emoji discriminates reconstructions)."""
+  from vaegan_jax import config_files  # pylint: disable=g-import-not-at-top
+  own = config_files.load('emoji')
+  config = compare.model_config('vaegan', 2, base='emoji', data='folder', channels=3,
+                                image_size=32, data_path='d')
+  for field in ('gan_include_recon', 'latent_dim', 'decoder_gan_weight', 'auto_sampler',
+                'crop', 'random_flip', 'learning_rate'):
+    assert config[field] == own[field], field
+  vae = compare.model_config('vae', 2, base='emoji', data='folder', channels=3,
+                             image_size=32, data_path='d')
+  assert (vae.optimizer, vae.latent_dim) == ('rmsprop', own.latent_dim)  # its recipe

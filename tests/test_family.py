@@ -329,7 +329,7 @@ def test_bernoulli_pixel_nll_matches_cross_entropy_and_gaussian_the_squared_erro
     ('dcgan', 'optimizer', 'sgd', 'optimizer must be one of rmsprop, adam'),
     ('dcgan', 'init', 'xavier', 'init must be one of default, dcgan'),
     ('aae', 'pixel_likelihood', 'laplace', 'pixel_likelihood must be one of'),
-    ('wgan', 'dis_r1_weight', 1.0, 'dis_r1_weight applies to models vaegan, dcgan'),
+    ('wgan', 'dis_r1_weight', 1.0, 'dis_r1_weight applies to models dcgan, vaegan'),
     ('dcgan', 'dis_r1_weight', -1.0, 'dis_r1_weight must be >= 0'),
     ('dcgan', 'dis_batch_norm', 'layer', "dis_batch_norm must be 'joint', 'per_source'"),
 ])
@@ -353,7 +353,7 @@ def test_config_of_an_older_run_gets_the_new_fields_with_their_defaults(tmp_path
   validation.validate(loaded)
 
 
-@pytest.mark.parametrize('model', ['vae', 'dcgan', 'wgan', 'aae'])
+@pytest.mark.parametrize('model', [m for m in objectives.MODELS if m != 'vaegan'])
 def test_train_then_sample_every_model(tmp_path, model):
   from vaegan_jax import sample_cli  # pylint: disable=g-import-not-at-top
   from vaegan_jax import trainer  # pylint: disable=g-import-not-at-top

@@ -236,7 +236,7 @@ def test_unlabelled_examples_do_not_change_the_aux_loss():
 
 
 @pytest.mark.parametrize('fields,message', [
-    (dict(model='dcgan', conditional=True), 'conditional is implemented for vaegan, vae'),
+    (dict(model='dcgan', conditional=True), 'conditional is implemented for vae, vaegan'),
     (dict(model='vae', aux_weight=1.0), 'aux_weight is implemented for vaegan'),
     (dict(aux_weight=1.0, conditional=True), 'use one of them'),
     (dict(labeled_fraction=0.0), 'labeled_fraction must be in'),

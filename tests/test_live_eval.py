@@ -70,9 +70,10 @@ def test_trainer_reports_fd_kid_and_recon_at_eval_steps_and_they_recompute(tmp_p
   nets = objectives.build_networks(c)
   gen = np.asarray(sampling.decode(nets, state, live.z))
   gen_f = live.fn(gen)
-  assert records[-1]['fd'] == pytest.approx(metrics.frechet_distance(gen_f, live.ref_f),
+  ref_f = live.ref.features
+  assert records[-1]['fd'] == pytest.approx(metrics.frechet_distance(gen_f, ref_f),
                                             rel=1e-4)
-  assert records[-1]['kid'] == pytest.approx(metrics.kernel_distance(gen_f, live.ref_f),
+  assert records[-1]['kid'] == pytest.approx(metrics.kernel_distance(gen_f, ref_f),
                                              rel=1e-4, abs=1e-6)
   rec = np.asarray(sampling.reconstructions(nets, state, live.x))
   assert records[-1]['recon_mse'] == pytest.approx(float(np.mean((rec - live.x) ** 2)),
@@ -112,4 +113,4 @@ def test_a_colour_folder_is_scored_in_its_own_classifiers_features(tmp_path):
   fields = dict(data='folder', data_path=str(tmp_path), image_size=16, channels=3)
   _, _, clf, _ = classifier.seed_classifier(c.seed, **fields)  # compare's, same seed
   np.testing.assert_allclose(live.fn(live.x), clf.features(live.x), rtol=1e-6)
-  assert live.ref_f.shape == (len(live.x), classifier.FEATURE_DIM)
+  assert live.ref.features.shape == (len(live.x), classifier.FEATURE_DIM)

@@ -13,7 +13,7 @@ padded), so each method compiles once. `model.sample(n, seed=s)` is the array of
 comes from the workdir (config.json, the checkpoint, the codes' mixture the trainer
 stored beside it: vaegan_jax/mixture.py); only `edit` reads the training labels, once
 per checkpoint (then cached in WORKDIR/attribute_vectors/). Bad input raises a
-validation.ConfigError (or input_pipeline.DataError, checkpointing.CheckpointError)
+errors.ConfigError (or errors.DataError, errors.CheckpointError)
 whose message is one line saying what is wrong.
 """
 
@@ -22,12 +22,12 @@ from __future__ import annotations
 import os
 
 from absl import logging
-import jax
 import numpy as np
 
 from vaegan_jax import attributes
 from vaegan_jax import classifier
 from vaegan_jax import config_files
+from vaegan_jax import errors
 from vaegan_jax import labels as labels_lib
 from vaegan_jax import objectives
 from vaegan_jax import recipes
@@ -35,10 +35,9 @@ from vaegan_jax import sample_cli
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
 from vaegan_jax import trainer
-from vaegan_jax import validation
 
 CHUNK = classifier.CHUNK  # rows per call of a jitted network
-UsageError = sample_cli.UsageError
+UsageError = errors.UsageError
 
 
 def get_config(name_or_path: str = 'default', **overrides):
@@ -51,14 +50,13 @@ def get_config(name_or_path: str = 'default', **overrides):
   try:
     config = config_files.load(path)
   except (OSError, ImportError, SyntaxError, AttributeError) as e:
-    raise validation.ConfigError(f'cannot load config {path}: {e}') from e
+    raise errors.ConfigError(f'cannot load config {path}: {e}') from e
   config.lock()
-  if 'model' in overrides and overrides['model'] in recipes.RECIPES:
-    config.model = overrides['model']
-    recipes.apply(config, overrides['model'], keep=set(overrides) - {'model'})
+  if 'model' in overrides:
+    recipes.switch(config, overrides['model'], keep=set(overrides))
   for key, value in overrides.items():
     if key not in config:
-      raise validation.ConfigError(f'config has no field {key!r}')
+      raise errors.ConfigError(f'config has no field {key!r}')
     config[key] = value
   return config
 
@@ -106,8 +104,6 @@ class Model:
     self.step = int(state.step)
     self.image_shape = (int(config.image_size), int(config.image_size),
                         int(config.channels))
-    self._decode = jax.jit(lambda s, z, y: sampling.decode(nets, s, z, y))
-    self._encode = jax.jit(lambda s, x, y: sampling.encode(nets, s, x, y))
 
   def __repr__(self):
     return (f'Model({self.config.model}, step {self.step}, images '
@@ -116,7 +112,7 @@ class Model:
 
   @property
   def has_encoder(self) -> bool:
-    return self.nets.encoder is not None and 'encoder' in self.state.params
+    return sampling.has_encoder(self.nets, self.state)
 
   @property
   def conditional(self) -> bool:
@@ -161,7 +157,7 @@ class Model:
     if isinstance(labels, str):
       try:
         rows = labels_lib.parse(labels, self.config)
-      except validation.ConfigError as e:
+      except errors.ConfigError as e:
         raise UsageError(str(e)) from None
       if np.isnan(rows).any():
         raise UsageError(f'labels={labels!r} leaves attributes unset: give every one, '
@@ -173,14 +169,6 @@ class Model:
     if len(rows) != num:
       raise UsageError(f'{len(rows)} label rows for {num} images: give one row or {num}')
     return rows.astype(np.float32)
-
-  def _chunked(self, fn, rows: np.ndarray, y: np.ndarray | None) -> np.ndarray:
-    """fn(state, rows, y) in chunks of CHUNK rows (y: label rows beside them or None)."""
-    if y is None:
-      out = classifier.batched(lambda b: fn(self.state, b, None), rows, chunk=CHUNK)
-    else:
-      out = classifier.batched(lambda b, c: fn(self.state, b, c), rows, y, chunk=CHUNK)
-    return np.asarray(out, np.float32)
 
   def _need_encoder(self, what: str) -> None:
     if not self.has_encoder:
@@ -203,7 +191,7 @@ class Model:
     cache = (sample_cli.gmm_cache(self.workdir, self.config, self.state, self.ema)
              if self.workdir else None)
     images, _, _ = sample_cli.samples(self.config, self.nets, self.state, sampler, num,
-                                      seed, cache, spec, decode=self._decode)
+                                      seed, cache, spec)
     return np.asarray(images, np.float32)
 
   def encode(self, images, labels=None) -> np.ndarray:
@@ -211,14 +199,14 @@ class Model:
     self._need_encoder('encode')
     x = self._images(images)
     y = self._labels(labels, len(x))
-    z = self._chunked(self._encode, x, y)
+    z = np.asarray(sampling.encode_all(self.nets, self.state, x, y), np.float32)
     return z[0] if np.ndim(images) == 3 else z
 
   def decode(self, codes, labels=None) -> np.ndarray:
     """Images [N, H, W, C] in [-1, 1] of codes [N, Z] (one code [Z]: [H, W, C])."""
     z = self._codes(codes)
     y = self._labels(labels, len(z))
-    x = self._chunked(self._decode, z, y)
+    x = np.asarray(sampling.decode_all(self.nets, self.state, z, y), np.float32)
     return x[0] if np.ndim(codes) == 1 else x
 
   def reconstruct(self, images, labels=None) -> np.ndarray:

@@ -66,6 +66,7 @@ import jax
 import numpy as np
 
 from vaegan_jax import classifier
+from vaegan_jax import errors
 from vaegan_jax import input_pipeline
 from vaegan_jax import label_eval
 from vaegan_jax import labels
@@ -74,7 +75,7 @@ from vaegan_jax import mixture
 from vaegan_jax import sample_cli
 from vaegan_jax import sampling
 
-UsageError = sample_cli.UsageError
+UsageError = errors.UsageError
 
 ENCODE_IMAGES = 20000  # training images whose codes make the vectors (at most)
 READ_CHUNK = 1000  # images read and preprocessed at a time
@@ -182,22 +183,16 @@ def cache_path(workdir: str, config, state, ema: bool = True, among: str = '') -
   return path[:-len('.npz')] + f'_among-{among}.npz' if among else path
 
 
-def _encoder(nets, state):
-  encode = jax.jit(lambda s, x: sampling.encode(nets, s, x))
-  return lambda x: classifier.batched(lambda b: encode(state, b), x)
-
-
 def training_codes(config, nets, state, ds, limit: int = ENCODE_IMAGES):
   """(codes float32 [n, Z], raw labels [n, R]) of the first min(limit, size) images of
   the training data set `ds`; labels read after their images (a corrupt image's stand-in
   brings its own label)."""
   n = min(limit, ds.num_examples)
-  encode = _encoder(nets, state)
   rng = np.random.default_rng(config.seed)
   codes, raw = [], []
   for i in range(0, n, READ_CHUNK):
     idx = np.arange(i, min(n, i + READ_CHUNK))
-    codes.append(encode(ds.batch(idx, rng).astype(np.float32)))
+    codes.append(sampling.encode_all(nets, state, ds.batch(idx, rng).astype(np.float32)))
     raw.append(np.asarray(ds.read_labels(idx)))
   return np.concatenate(codes).astype(np.float32), np.concatenate(raw)
 
@@ -285,8 +280,7 @@ def _images(config, ds, idx) -> np.ndarray:
 def edit(nets, state, mu: np.ndarray, v: np.ndarray, scales) -> np.ndarray:
   """decode(mu + s * v) for each code and scale: float32 [n, S, H, W, C]."""
   z = shifted_codes(mu, v, scales)
-  decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
-  x = classifier.batched(lambda b: decode(state, b), z.reshape(-1, z.shape[-1]))
+  x = sampling.decode_all(nets, state, z.reshape(-1, z.shape[-1]))
   return x.reshape(z.shape[:2] + x.shape[1:]).astype(np.float32)
 
 
@@ -333,7 +327,8 @@ def class_effect(config, nets, state, vecs: dict, scales, num: int = NUM_MEASURE
   has = membership(heldout.read_labels(np.arange(heldout.num_examples)), 'classes', k)
   chosen = [np.flatnonzero(has[:, c] < 0)[:num] for c in range(k)]
   union = np.unique(np.concatenate(chosen)) if k else np.zeros(0, np.int64)
-  mu = _encoder(nets, state)(_images(config, heldout, union)) if len(union) else None
+  mu = (sampling.encode_all(nets, state, _images(config, heldout, union))
+        if len(union) else None)
   probs = jax.jit(lambda p, x: jax.nn.softmax(clf.apply(p, x)[0], -1))
   prob, frac = np.full((k, len(scales)), np.nan), np.full((k, len(scales)), np.nan)
   for c in range(k):
@@ -394,7 +389,8 @@ def attribute_effect(config, nets, state, vecs: dict, scales, num: int = NUM_MEA
             if vecs['count_with'][a] and vecs['count_without'][a] else np.zeros(0, int)
             for a in range(k)]
   union = np.unique(np.concatenate(chosen)) if k else np.zeros(0, np.int64)
-  mu = _encoder(nets, state)(_images(config, heldout, union)) if len(union) else None
+  mu = (sampling.encode_all(nets, state, _images(config, heldout, union))
+        if len(union) else None)
   with_zero = scales + (0.0,)
   prob, frac, others = (np.full((k, len(scales)), np.nan) for _ in range(3))
   for a in range(k):
@@ -455,7 +451,7 @@ def attributes_main(workdir: str, attribute: str | None = None, out: str | None 
 
   Returns dict(attribute, column, kind, names, scales, cache, split, rows (held-out
   indices), images float32 [rows, S, H, W, C], effect (the class_effect dict or None)).
-  Raises UsageError, checkpointing.CheckpointError or input_pipeline.DataError with a
+  Raises UsageError, errors.CheckpointError or errors.DataError with a
   one-line message (cli.run prints it).
   """
   scales = parse_scales(scales)
@@ -476,7 +472,7 @@ def attributes_main(workdir: str, attribute: str | None = None, out: str | None 
   if config.get('conditional', False):
     raise UsageError('this run is conditional (config.conditional): it takes its '
                      'attributes as input; use sample.py --labels')
-  if not sample_cli._has_encoder(nets, state):  # pylint: disable=protected-access
+  if not sampling.has_encoder(nets, state):
     raise UsageError(f'model {config.model!r} has no encoder: attribute vectors are '
                      'differences of encoded images (use vaegan, vae or aae)')
   heldout, split = heldout_data(config)
@@ -503,7 +499,8 @@ def attributes_main(workdir: str, attribute: str | None = None, out: str | None 
     if len(rows) < num:
       _warn(f'note: only {len(rows)} {split} images lack {name!r}')
     x = _images(config, heldout, rows)
-    images = edit(nets, state, _encoder(nets, state)(x), vecs['vectors'][column], scales)
+    images = edit(nets, state, sampling.encode_all(nets, state, x), vecs['vectors'][column],
+                  scales)
     tiles = np.concatenate([x[:, None], images], 1)
     grid = sampling.grid(tiles.reshape(-1, *tiles.shape[2:]), cols=len(scales) + 1)
     sample_cli.write_output(out, lambda p: sampling.save_png(grid, p))

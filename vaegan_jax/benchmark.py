@@ -58,6 +58,7 @@ import jax.numpy as jnp
 
 from vaegan_jax import cli
 from vaegan_jax import config_files
+from vaegan_jax import errors
 from vaegan_jax import xla_flags
 
 _CONFIG = cli.define_config_flag(config_files.shipped('celeba'))
@@ -310,11 +311,10 @@ def config_uses_rewrites(config) -> bool:
 def _data(config, synthetic: int, steps: int, table: bool = True,
           workers: tuple[int, ...] = (1, 2), png_folder: str = '', out=sys.stdout) -> None:
   from vaegan_jax import input_pipeline  # pylint: disable=g-import-not-at-top
-  from vaegan_jax import validation  # pylint: disable=g-import-not-at-top
   if synthetic < 0:
-    raise validation.ConfigError(f'--synthetic must be >= 0 (got {synthetic})')
+    raise errors.ConfigError(f'--synthetic must be >= 0 (got {synthetic})')
   if not workers or min(workers) < 1:
-    raise validation.ConfigError(f'--data_workers_list must be integers >= 1 (got '
+    raise errors.ConfigError(f'--data_workers_list must be integers >= 1 (got '
                                  f'{",".join(map(str, workers))})')
   import tempfile  # pylint: disable=g-import-not-at-top
   tmp = tempfile.mkdtemp(prefix='vaegan_data_bench_')
@@ -430,9 +430,8 @@ def needed_rates(flops: float, examples: int, mfu: float = 0.4) -> list[dict]:
 
 def _needed_rate(config, mfu: float, out=sys.stdout) -> None:
   from vaegan_jax import train_step as tstep  # pylint: disable=g-import-not-at-top
-  from vaegan_jax import validation  # pylint: disable=g-import-not-at-top
   if not 0 < mfu <= 1:
-    raise validation.ConfigError(f'--mfu must be in (0, 1] (got {mfu})')
+    raise errors.ConfigError(f'--mfu must be in (0, 1] (got {mfu})')
   t = time.perf_counter()
   flops = model_flops(config)
   examples = tstep.examples_per_step(config)

@@ -24,6 +24,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from vaegan_jax import config_files
+from vaegan_jax import errors
 from vaegan_jax import recipes
 
 CONFIG_FILE = 'config.json'
@@ -32,8 +33,7 @@ CHECKSUM_DIR = 'checksums'  # beside checkpoints/: <step>.json per checkpoint
 CORRUPT_DIR = 'corrupt_checkpoints'  # train.py moves the checkpoints it skipped here
 
 
-class CheckpointError(Exception):
-  """No usable checkpoint where one was asked for; the message says what exists."""
+CheckpointError = errors.CheckpointError
 
 
 def manager(workdir: str, max_to_keep: int = 3, read_only: bool = False):

@@ -19,12 +19,15 @@ import ml_collections
 import numpy as np
 import optax
 
+from vaegan_jax import errors
 from vaegan_jax import input_pipeline
+from vaegan_jax import sampling
 
 VAL_FRACTION = 0.2  # held out by the seed
 NUM_CLASSES = 10
 FEATURE_DIM = 64
-CHUNK = 256  # examples per call of a jitted network (the last chunk is padded)
+CHUNK = sampling.CHUNK
+batched = sampling.batched  # fn over the rows of arrays, in jitted chunks
 
 
 @dataclasses.dataclass
@@ -59,7 +62,7 @@ def load_split(split: str, seed: int = 0, *, data: str = 'digits', image_size: i
       seed=seed, split=split, **data_fields(data, image_size, data_path, channels)))
   ds = input_pipeline.load(config)
   if ds.read_labels is None or ds.label_names not in (('digit',), ('class',)):
-    raise input_pipeline.DataError(
+    raise errors.DataError(
         f'the feature classifier needs class labels: put the images of {data_path} in '
         'one folder per class (DIR/<class>/*.png)')
   idx = np.arange(ds.num_examples)
@@ -70,20 +73,6 @@ def load_split(split: str, seed: int = 0, *, data: str = 'digits', image_size: i
 def digits_split(split: str, seed: int = 0, image_size: int = 16) -> Split:
   """The 'train' (80%) or 'validation' (held-out 20%) digits of input_pipeline.digits."""
   return load_split(split, seed, data='digits', image_size=image_size)
-
-
-def batched(fn: Callable[..., Any], *xs: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
-  """fn over the rows of x (or of several arrays with as many rows, passed to fn
-  together) in chunks of `chunk` rows (the last padded), so fn compiles once."""
-  out = []
-  for i in range(0, len(xs[0]), chunk):
-    parts = [np.asarray(x[i:i + chunk]) for x in xs]
-    m = len(parts[0])
-    if m < chunk:
-      parts = [np.concatenate([p, np.zeros((chunk - m,) + p.shape[1:], p.dtype)])
-               for p in parts]
-    out.append(np.asarray(fn(*parts))[:m])
-  return np.concatenate(out)
 
 
 # ------------------------------------------------------------------------ classifier

@@ -6,17 +6,11 @@ import sys
 
 from absl import logging
 
-from vaegan_jax import checkpointing
 from vaegan_jax import config_files
-from vaegan_jax import inception
-from vaegan_jax import input_pipeline
+from vaegan_jax import errors
 from vaegan_jax import recipes
 from vaegan_jax import preemption
-from vaegan_jax import validation
-from vaegan_jax import workdir
 
-USER_ERRORS = (validation.ConfigError, input_pipeline.DataError,
-               checkpointing.CheckpointError, workdir.WorkdirBusy, inception.WeightsMissing)
 
 
 def quiet_logging() -> None:
@@ -39,7 +33,7 @@ _CONFIG_FLAGS = set()  # names of the flags define_config_flag defined
 def config_path(name_or_path: str) -> str:
   """The config file of `--config`: a file that exists as it is, else a shipped config's
   name ('celeba', 'mnist', 'default', 'celeba.py': vaegan_jax/configs/<name>.py).
-  Raises config_files.NoConfig, a one-line ConfigError that lists the names."""
+  Raises errors.NoConfig, a one-line ConfigError that lists the names."""
   return config_files.path(name_or_path)
 
 
@@ -91,9 +85,8 @@ def config_value(flag_holder, argv=None, out=sys.stdout):
           file=sys.stderr)
     sys.exit(2)
   explicit = command_line_fields(sys.argv if argv is None else argv)
-  if 'model' in explicit and config.model in recipes.RECIPES:
-    changed = recipes.apply(config, config.model, keep=explicit - {'model'})
-    changed.pop('model', None)
+  if 'model' in explicit:
+    changed = recipes.switch(config, config.model, keep=explicit)
     if changed:
       print(f'model {config.model}: its own recipe replaces the config file\'s ' +
             ', '.join(f'{k} {old!r} -> {new!r}' for k, (old, new) in changed.items()) +
@@ -157,16 +150,15 @@ def parse_flags(argv):
 
 
 def run(fn) -> int:
-  """Calls fn(); a user error or a diverged run prints one line and exits nonzero."""
-  from vaegan_jax import trainer  # pylint: disable=g-import-not-at-top
+  """Calls fn(); an errors.Error prints one line and exits 2 (a diverged run: 3)."""
   try:
     fn()
-  except USER_ERRORS as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
-  except trainer.TrainingDiverged as e:
+  except errors.TrainingDiverged as e:
     print(f'diverged: {e}', file=sys.stderr)
     sys.exit(3)
+  except errors.Error as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
   except preemption.Stopped as e:  # the trainer saved and printed one line
     sys.exit(128 + e.signum)
   except KeyboardInterrupt:

@@ -70,26 +70,26 @@ from PIL import ImageFont
 
 from vaegan_jax import classifier
 from vaegan_jax import config_files
+from vaegan_jax import errors
 from vaegan_jax import features as feats
 from vaegan_jax import latent_density
-from vaegan_jax import metrics
 from vaegan_jax import objectives
 from vaegan_jax import recipes
 from vaegan_jax import sample_cli
 from vaegan_jax import sampling
+from vaegan_jax import scoring
 from vaegan_jax import train_state as ts
 from vaegan_jax import trainer
 from vaegan_jax import validation
 
-MODELS = ('vae', 'dcgan', 'wgan', 'aae', 'vaegan')
+MODELS = tuple(objectives.MODELS)  # --models' default: every model, the baselines first
 DATA = ('digits', 'folder')
 SAMPLES_PER_ROW = 16  # images per row of samples.png
 FIGURE_SCALE = 4  # nearest-neighbour upscaling of 16x16 images in samples.png
 LABEL_WIDTH = 110  # pixels at the left of each row of samples.png for its name
 
 
-class UsageError(validation.ConfigError):
-  """A bad compare argument; a ConfigError, so cli.run prints it as one line."""
+UsageError = errors.UsageError
 
 
 # -------------------------------------------------------------------------- models
@@ -125,7 +125,7 @@ def _config_file(name: str) -> ml_collections.ConfigDict:
   config_files.path)."""
   try:
     return config_files.load(name)
-  except config_files.NoConfig as e:
+  except errors.NoConfig as e:
     raise UsageError(str(e)) from None
 
 
@@ -145,9 +145,7 @@ def load_config(model: str, base: str = '') -> ml_collections.ConfigDict:
   if not base:
     return _config_file(f'{model}_digits')
   config = _config_file(base)
-  if model not in recipes.RECIPES:
-    raise UsageError(f'no recipe for model {model!r}')
-  recipes.apply(config, model)
+  recipes.switch(config, model)
   return config
 
 
@@ -205,61 +203,49 @@ def blurred(images: np.ndarray, sigma: float = BLUR_SIGMA) -> np.ndarray:
   return out
 
 
-def _scores(samples: np.ndarray, clf: classifier.Classifier, heldout_features,
-            embed=None) -> dict:
-  """FD and KID (in `embed`'s features, default the classifier's) and classes of
-  generated images."""
-  features = (embed or clf.features)(samples)
+def _scores(samples: np.ndarray, clf: classifier.Classifier, ref: scoring.Reference,
+            embed) -> dict:
+  """FD and KID (in `embed`'s features) and classes (the classifier's) of generated
+  images."""
   counts = np.bincount(clf.predict(samples), minlength=clf.num_classes)
-  return dict(fd=metrics.frechet_distance(features, heldout_features),
-              kid=metrics.kernel_distance(features, heldout_features),
+  return dict(**scoring.distances(embed, samples, ref),
               classes=int(np.sum(counts > CLASS_SHARE * len(samples))))
 
 
-def _evaluate(config, nets, state, heldout: classifier.Split, clf: classifier.Classifier,
-              heldout_features: np.ndarray, num_samples: int,
-              seed: int, embed=None, train_images: np.ndarray | None = None):
+def _evaluate(config, nets, state, clf: classifier.Classifier, ref: scoring.Reference,
+              embed, num_samples: int, seed: int, train_images: np.ndarray | None = None):
   """(scores, prior samples [num_samples, H, W, C], mixture samples or None) of one
   trained model.
 
-  FD and KID are taken in `embed`'s features (default: the classifier's); the classes
-  always come from the classifier. A model with an encoder is also scored with
-  `num_samples` codes drawn from the ex-post Gaussian mixture of its training codes
-  (latent_density; `train_images` encoded): `fd_gmm`, `kid_gmm`, `classes_gmm`.
+  FD and KID are taken in `embed`'s features against `ref` (the held-out images); the
+  classes always come from the classifier. A model with an encoder is also scored on
+  its reconstructions of the held-out images (MSE and FD) and with `num_samples` codes
+  drawn from the ex-post Gaussian mixture of its training codes (latent_density;
+  `train_images` encoded): `fd_gmm`, `kid_gmm`, `classes_gmm`.
 
   A run that keeps a moving average of its parameters (config.ema_decay > 0) is scored
   with the averaged ones; the raw ones' FD and reconstruction error are added as
   `fd_raw` and `recon_mse_raw`.
   """
   if state.ema:
-    raw, _, _ = _evaluate(config, nets, state.replace(ema={}), heldout, clf,
-                          heldout_features, num_samples, seed, embed)
+    raw, _, _ = _evaluate(config, nets, state.replace(ema={}), clf, ref, embed,
+                          num_samples, seed)
     result, samples, mixed = _evaluate(
-        config, nets, ts.averaged(state).replace(ema={}), heldout, clf,
-        heldout_features, num_samples, seed, embed, train_images)
+        config, nets, ts.averaged(state).replace(ema={}), clf, ref, embed, num_samples,
+        seed, train_images)
     return dict(result, fd_raw=raw['fd'], recon_mse_raw=raw['recon_mse']), samples, mixed
   z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), num_samples))
-  decode = jax.jit(lambda s, z: sampling.decode(nets, s, z))
-  samples = classifier.batched(lambda z: decode(state, z), z)
+  samples = sampling.decode_all(nets, state, z)
   result = dict(prior_scale=float(config.prior_scale), recon_mse=None, recon_fd=None,
-                fd_gmm=None,
-                kid_gmm=None, classes_gmm=None,
-                **_scores(samples, clf, heldout_features, embed))
+                fd_gmm=None, kid_gmm=None, classes_gmm=None,
+                **_scores(samples, clf, ref, embed))
+  result.update(scoring.reconstruction(nets, state, ref, embed))
   mixed = None
-  if nets.encoder is not None and 'encoder' in state.params:
-    recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
-    x_rec = classifier.batched(lambda x: recon(state, x), heldout.images)
-    result['recon_mse'] = float(np.mean((x_rec - heldout.images) ** 2))
-    result['recon_fd'] = metrics.frechet_distance((embed or clf.features)(x_rec),
-                                                  heldout_features)
-    if train_images is not None:
-      encode = jax.jit(lambda s, x: sampling.encode(nets, s, x))
-      codes = classifier.batched(lambda x: encode(state, x), train_images)
-      gmm = latent_density.fit(codes, seed=seed)
-      mixed = classifier.batched(lambda z: decode(state, z),
-                                 latent_density.sample(gmm, num_samples, seed))
-      result.update({f'{k}_gmm': v for k, v in
-                     _scores(mixed, clf, heldout_features, embed).items()})
+  if sampling.has_encoder(nets, state) and train_images is not None:
+    codes = sampling.encode_all(nets, state, train_images)
+    gmm = latent_density.fit(codes, seed=seed)
+    mixed = sampling.decode_all(nets, state, latent_density.sample(gmm, num_samples, seed))
+    result.update({f'{k}_gmm': v for k, v in _scores(mixed, clf, ref, embed).items()})
   result['auto_sampler'] = sample_cli.auto_sampler(config, nets, state)
   if result['auto_sampler'] == 'gmm' and result['fd_gmm'] is None:
     result['auto_sampler'] = 'prior'  # no training images given: no mixture
@@ -473,12 +459,12 @@ def _check_args(data, steps, models, num_samples, classifier_steps, seeds, image
                            ('seeds', seeds, 1), ('image_size', image_size, 8)):
     if not isinstance(value, int) or value < low:
       raise UsageError(f'--{name} must be an integer >= {low} (got {value})')
+  known = ', '.join(objectives.MODELS)
   if not models:
-    raise UsageError('--models is empty: name at least one of ' + ', '.join(MODELS))
-  unknown = [m for m in models if m not in MODELS]
+    raise UsageError('--models is empty: name at least one of ' + known)
+  unknown = [m for m in models if m not in objectives.MODELS]
   if unknown:
-    raise UsageError(f'unknown model {unknown[0]!r} in --models; choose from '
-                     f'{", ".join(MODELS)}')
+    raise UsageError(f'unknown model {unknown[0]!r} in --models; choose from {known}')
 
 
 def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples: int,
@@ -505,20 +491,16 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
     log('warning: classifier accuracy < 0.9: raise --classifier_steps for a feature '
         'space that knows the classes')
   embed = embed or clf.features
-  heldout_features = embed(heldout.images)
+  ref = scoring.reference(embed, heldout.images)
   floor_idx = floor_indices(seed, len(train.images), num_samples)
-  floor_features = embed(train.images[floor_idx])
-  blur_features = embed(blurred(train.images[floor_idx]))
+  floor = scoring.distances(embed, train.images[floor_idx], ref)
   # The figure's data row, spread over the held-out split (a folder's is in class order).
   shown = np.linspace(0, len(heldout.images) - 1, SAMPLES_PER_ROW).astype(int)
   results = dict(
       seed=seed, train_examples=len(train.images), heldout_examples=len(heldout.images),
       classifier_accuracy=clf.heldout_accuracy,
-      data_floor=dict(fd=metrics.frechet_distance(floor_features, heldout_features),
-                      kid=metrics.kernel_distance(floor_features, heldout_features),
-                      fd_blurred=metrics.frechet_distance(blur_features,
-                                                          heldout_features),
-                      num_images=len(floor_idx)),
+      data_floor=dict(**floor, num_images=len(floor_idx), fd_blurred=scoring.distances(
+          embed, blurred(train.images[floor_idx]), ref)['fd']),
       models={}, rows=[('held-out data', heldout.images[shown])])
   for i, (model, config) in enumerate(configs.items()):
     config = config.copy_and_resolve_references()
@@ -544,7 +526,7 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
       state = trainer.train_and_evaluate(
           config, workdir, out=_Prefixed(out, f'[{model}] '), write_summaries=False,
           on_log=on_log)
-    except trainer.TrainingDiverged as e:
+    except errors.TrainingDiverged as e:
       log(f'[{model}] diverged: {e}')
       results['models'][model] = dict(
           steps=None, train_time_s=time.perf_counter() - t, recon_mse=None, recon_fd=None,
@@ -559,8 +541,8 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
     _write_run_record(workdir, final)
     elapsed, windows = final['train_time_s'], final['windows']
     scores, samples, mixed = _evaluate(
-        config, objectives.build_networks(config), state, heldout, clf, heldout_features,
-        num_samples, seed, embed, train.images)
+        config, objectives.build_networks(config), state, clf, ref, embed, num_samples,
+        seed, train.images)
     results['models'][model] = dict(
         steps=int(state.step), train_time_s=elapsed, diverged=None,
         dis_updated=_second_half_updates(windows, steps), **scores)
@@ -576,7 +558,7 @@ def _one_seed(seed: int, configs: dict, out_dir: str, *, steps: int, num_samples
   return results
 
 
-def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
+def compare(steps: int, out_dir: str, *, models: Sequence[str] | None = None,
             num_samples: int = 1000, overrides: dict | None = None,
             classifier_steps: int = 400, seed: int = 0, seeds: int = 1,
             data: str = 'digits', image_size: int = 16, data_path: str = '',
@@ -588,7 +570,8 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
     steps: training steps of every model.
     out_dir: gets seed<s>/<model>/ (each model's workdir for seed s), seed<s>/results.json,
       samples.png (the first seed's), results.md and results.json.
-    models: names from MODELS; duplicates are dropped.
+    models: names of registered models (objectives.MODELS; None: all of them);
+      duplicates are dropped.
     num_samples: prior samples scored per model.
     overrides: config fields set on every model's config after compare's own (only
       the fields a config has; a field no config has is an error).
@@ -623,10 +606,11 @@ def compare(steps: int, out_dir: str, *, models: Sequence[str] = MODELS,
     'classifier_accuracy': [per seed], and the run's settings and paths.
 
   Raises:
-    UsageError, input_pipeline.DataError, checkpointing.CheckpointError,
-    inception.WeightsMissing: one line (cli.run prints it).
+    errors.Error (UsageError, DataError, CheckpointError, WeightsMissing): one line
+    (cli.run prints it).
   """
-  models, base = tuple(dict.fromkeys(models)), config
+  models = tuple(dict.fromkeys(objectives.MODELS if models is None else models))
+  base = config
   _check_args(data, steps, models, num_samples, classifier_steps, seeds, image_size,
               data_path, channels)
   split_args = dict(data=data, image_size=image_size, data_path=data_path,

@@ -11,14 +11,12 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from vaegan_jax import validation
+from vaegan_jax import errors
 
 DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configs')
 
 
-class NoConfig(validation.ConfigError):
-  """A config name that is neither a file nor a shipped config (cli.run prints it as
-  one line; the commands' --config prints it and exits 2)."""
+NoConfig = errors.NoConfig
 
 
 def names() -> list[str]:

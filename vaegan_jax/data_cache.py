@@ -42,6 +42,8 @@ import time
 
 import numpy as np
 
+from vaegan_jax import errors
+
 FORMAT = 2  # bump when the stored pixels change meaning (2: transparency on white)
 # Preprocessing fields that change the stored pixels (besides the source's files).
 FIELDS = ('dataset', 'image_size', 'channels', 'crop')
@@ -49,8 +51,7 @@ CHUNK = 64  # examples per build task
 AUTO_DIR = 'data_cache'  # under the workdir for data_cache='auto'
 
 
-class CacheError(Exception):
-  """The cache cannot be written; input_pipeline.load raises it as a DataError."""
+CacheError = errors.CacheError
 
 
 def check(value) -> str | None:

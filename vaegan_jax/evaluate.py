@@ -31,22 +31,20 @@ import json
 import os
 import sys
 
-import jax
 import numpy as np
 
 from vaegan_jax import checkpointing
-from vaegan_jax import classifier
 from vaegan_jax import config_files
+from vaegan_jax import errors
 from vaegan_jax import features as feats
 from vaegan_jax import inception
 from vaegan_jax import input_pipeline
-from vaegan_jax import metrics
 from vaegan_jax import sample_cli
 from vaegan_jax import sampling
+from vaegan_jax import scoring
 from vaegan_jax import validation
 
-class UsageError(validation.ConfigError):
-  """A bad evaluate argument; a ConfigError, so cli.run prints it as one line."""
+UsageError = errors.UsageError
 
 
 def check_images(x: np.ndarray, what: str) -> np.ndarray:
@@ -169,35 +167,30 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
                   classifier_steps=classifier_steps)
   result = dict(features=features, ref=ref, n_ref=None, fid=None, kid=None, n=None)
   if kind == 'images':
-    ref_f = fn(ref_value)
-    mu_ref, sigma_ref = metrics.gaussian_stats(ref_f)
+    reference_ = scoring.reference(fn, ref_value)
     result['n_ref'] = len(ref_value)
   else:
-    ref_f, (mu_ref, sigma_ref) = None, ref_value
+    reference_ = scoring.from_stats(*ref_value)
   if save_stats:
     if kind != 'images':
       raise UsageError('--save_stats needs reference images, not statistics')
-    sample_cli.write_output(save_stats, lambda p: np.savez(p, mu=mu_ref, sigma=sigma_ref))
+    sample_cli.write_output(save_stats, lambda p: np.savez(p, mu=reference_.mu,
+                                                           sigma=reference_.sigma))
     result['stats'] = save_stats
   if gen is not None:
-    gen_f = fn(gen)
-    if gen_f.shape[1] != mu_ref.shape[0]:
-      raise UsageError(f'--ref statistics have {mu_ref.shape[0]} features but '
-                       f'--features={features} gives {gen_f.shape[1]}')
-    result['n'] = len(gen)
-    result['fid'] = metrics.frechet_distance_from_stats(
-        *metrics.gaussian_stats(gen_f), mu_ref, sigma_ref)
-    if ref_f is not None:
-      result['kid'] = metrics.kernel_distance(gen_f, ref_f)
+    try:
+      d = scoring.distances(fn, gen, reference_)
+    except ValueError:
+      raise UsageError(f'--ref statistics have {reference_.mu.shape[0]} features but '
+                       f'--features={features} gives another number') from None
+    result.update(n=len(gen), fid=d['fd'], kid=d['kid'])
   if workdir:
     result.update(workdir=workdir, step=int(state.step), ema=bool(ema and state.ema),
                   sampler=sampler)
     # (a conditional model's reconstructions need labels the reference images lack)
-    if (nets.encoder is not None and 'encoder' in state.params and kind == 'images'
-        and ref_value.shape[1:] == gen.shape[1:] and not sampling.is_conditional(nets)):
-      recon = jax.jit(lambda s, x: sampling.reconstructions(nets, s, x))
-      x_rec = classifier.batched(lambda x: recon(state, x), ref_value)
-      result['recon_mse'] = float(np.mean((x_rec - ref_value) ** 2))
+    if (kind == 'images' and ref_value.shape[1:] == gen.shape[1:]
+        and not sampling.is_conditional(nets)):
+      result.update(scoring.reconstruction(nets, state, reference_))
   elif images:
     result['images'] = images
   if out is None and gen is not None:

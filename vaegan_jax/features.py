@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 
 from vaegan_jax import classifier
+from vaegan_jax import errors
 from vaegan_jax import inception
 from vaegan_jax import validation
 
@@ -19,7 +20,7 @@ FEATURES = validation.EVAL_FEATURES
 
 def check(kind: str, flag: str = '--features') -> None:
   if kind not in FEATURES:
-    raise validation.ConfigError(f'unknown {flag} {kind!r}; choose one of '
+    raise errors.ConfigError(f'unknown {flag} {kind!r}; choose one of '
                                  f'{", ".join(FEATURES)}')
 
 
@@ -30,7 +31,7 @@ def feature_fn(kind: str, image_shape, *, inception_weights: str | None = None,
   """images [N, H, W, C] in [-1, 1] -> features float64 [N, d].
 
   inception: pytorch-fid's network (weights from `inception_weights` or pytorch-fid's
-  cache; inception.WeightsMissing when there are none). classifier: compare's
+  cache; errors.WeightsMissing when there are none). classifier: compare's
   classifier trained for `classifier_steps`: with `folder` (classifier.load_split's
   data_path, image_size, channels) on that folder's class folders and split of `seed`,
   as compare scores it; else on the embedded digits at the images' size (square
@@ -47,7 +48,7 @@ def feature_fn(kind: str, image_shape, *, inception_weights: str | None = None,
                                        seed=seed).features
   size, channels = image_shape[0], image_shape[-1]
   if channels != 1 or image_shape[0] != image_shape[1]:
-    raise validation.ConfigError(
+    raise errors.ConfigError(
         f'{flag}=classifier reads square grayscale images (the digit classifier); these '
         f'are {tuple(image_shape)}: use {flag}=inception')
   train = classifier.digits_split('train', 0, size)

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from vaegan_jax import errors
 from vaegan_jax import torch_weights
 
 SIZE = 299  # the network's input size
@@ -35,8 +36,7 @@ WEIGHTS_FILE = 'pt_inception-2015-12-05-6726825d.pth'  # pytorch-fid's FID weigh
 HIGHEST = jax.lax.Precision.HIGHEST
 
 
-class WeightsMissing(Exception):
-  """The Inception weights cannot be found; the message says where to put them."""
+WeightsMissing = errors.WeightsMissing
 
 
 # ------------------------------------------------------------------------- layers

@@ -40,10 +40,10 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from vaegan_jax import data_cache
+from vaegan_jax import errors
 
 
-class DataError(Exception):
-  """A data set is missing or unusable; the message says how to fix it."""
+DataError = errors.DataError
 
 
 CROPS = ('celeba', 'center108', 'center_square', 'none')
@@ -534,7 +534,7 @@ def load(config, workdir: str | None = None, out=sys.stdout) -> Dataset:
   if config.get('data_cache', ''):
     try:
       ds = data_cache.attach(ds, config, workdir, out=out)
-    except data_cache.CacheError as e:
+    except errors.CacheError as e:
       raise DataError(str(e)) from e
   return ds
 

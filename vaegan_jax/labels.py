@@ -24,7 +24,7 @@ import dataclasses
 
 import numpy as np
 
-from vaegan_jax import validation
+from vaegan_jax import errors
 
 KINDS = ('classes', 'attributes')
 
@@ -61,7 +61,7 @@ def columns(config, names: tuple[str, ...]) -> list[int]:
   chosen = chosen_attributes(config) or names
   unknown = [a for a in chosen if a not in names]
   if unknown:
-    raise validation.ConfigError(
+    raise errors.ConfigError(
         f'unknown attribute{"s" if len(unknown) > 1 else ""} {", ".join(unknown)} in '
         f'--config.attributes; the data set has: {", ".join(names)}')
   return [names.index(a) for a in chosen]
@@ -75,13 +75,13 @@ def resolve(config, ds) -> None:
   kind, names = data_kind(ds)
   what = 'conditional=True' if config.conditional else f'aux_weight={config.aux_weight}'
   if not kind:
-    raise validation.ConfigError(
+    raise errors.ConfigError(
         f'--config.{what} needs labels but {config.dataset!r} has none: use a labelled '
         'data set (digits, class folders DIR/<class>/*.png, CelebA with its '
         'list_attr_celeba.txt, tfds celeb_a/mnist/cifar10)')
   if kind == 'classes':
     if chosen_attributes(config):
-      raise validation.ConfigError(
+      raise errors.ConfigError(
           f'--config.attributes applies to attribute labels; {config.dataset!r} has '
           f'classes ({", ".join(names)}): leave it empty')
   else:
@@ -155,7 +155,7 @@ def parse(spec: str, config) -> np.ndarray:
   kind, names = config.label_kind, tuple(config.label_names)
   parts = [p.strip() for p in str(spec).split(',') if p.strip()]
   if not parts:
-    raise validation.ConfigError('--labels is empty: give a class (7) or attributes '
+    raise errors.ConfigError('--labels is empty: give a class (7) or attributes '
                                  '(Smiling=1,Male=-1)')
   if kind == 'classes':
     rows = []
@@ -165,7 +165,7 @@ def parse(spec: str, config) -> np.ndarray:
       elif p.lstrip('-').isdigit() and 0 <= int(p) < len(names):
         i = int(p)
       else:
-        raise validation.ConfigError(f'unknown class {p!r} in --labels; the classes are: '
+        raise errors.ConfigError(f'unknown class {p!r} in --labels; the classes are: '
                                      f'{", ".join(names)}')
       rows.append(np.eye(len(names), dtype=np.float32)[i])
     return np.stack(rows)
@@ -174,14 +174,14 @@ def parse(spec: str, config) -> np.ndarray:
     name, sep, value = p.partition('=')
     name = name.strip()
     if name not in names:
-      raise validation.ConfigError(f'unknown attribute {name!r} in --labels; the model '
+      raise errors.ConfigError(f'unknown attribute {name!r} in --labels; the model '
                                    f'knows: {", ".join(names)}')
     try:
       v = float(value) if sep else 1.0
     except ValueError:
       v = None
     if v not in (1.0, -1.0):
-      raise validation.ConfigError(f'--labels {p!r}: an attribute takes 1 or -1 '
+      raise errors.ConfigError(f'--labels {p!r}: an attribute takes 1 or -1 '
                                    f'({name}=1 or {name}=-1)')
     y[0, names.index(name)] = v
   return y

@@ -24,12 +24,12 @@ import time
 import jax
 import numpy as np
 
-from vaegan_jax import classifier
+from vaegan_jax import errors
 from vaegan_jax import features as feats
 from vaegan_jax import input_pipeline
 from vaegan_jax import labels
-from vaegan_jax import metrics
 from vaegan_jax import sampling
+from vaegan_jax import scoring
 from vaegan_jax import train_state as ts
 
 LOG_FILE = 'eval.jsonl'
@@ -44,7 +44,7 @@ def heldout(config):
     c.split, c.random_flip = split, False
     try:
       ds = input_pipeline.load(c)
-    except input_pipeline.DataError:
+    except errors.DataError:
       continue
     if ds.num_examples >= 2:
       return ds, split
@@ -69,17 +69,14 @@ class LiveEval:
         config.eval_features, self.x.shape[1:],
         inception_weights=config.eval_inception_weights or None,
         flag='--config.eval_features', folder=folder, seed=config.seed)
-    self.ref_f = self.fn(self.x)
-    self.ref_stats = metrics.gaussian_stats(self.ref_f)
     self.z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(config.seed + 2),
                                          config.eval_num))
     self.features = config.eval_features
-    self.y = self.y_z = None
+    y = self.y_z = None
     if sampling.is_conditional(nets):  # samples get the held-out images' labels
-      self.y = labels.prepare(config, ds, hide=False).read_labels(np.arange(n_ref))
-      self.y_z = np.resize(self.y, (config.eval_num, self.y.shape[1]))
-    self._decode = jax.jit(lambda s, z, y: sampling.decode(nets, s, z, y))
-    self._recon = jax.jit(lambda s, x, y: sampling.reconstructions(nets, s, x, y))
+      y = labels.prepare(config, ds, hide=False).read_labels(np.arange(n_ref))
+      self.y_z = np.resize(y, (config.eval_num, y.shape[1]))
+    self.ref = scoring.reference(self.fn, self.x, y)
     note = '' if self.split != config.split else (
         ' (no held-out split: the training images; set --config.val_fraction > 0 to hold '
         'some out)')
@@ -91,24 +88,12 @@ class LiveEval:
     """{'eval/fd': ..., 'eval/kid': ..., ['eval/recon_mse': ...]} of `state` (a host
     copy); appended to WORKDIR/eval.jsonl."""
     t = time.time()
-    state = ts.averaged(state)
-    if self.y_z is None:
-      gen = classifier.batched(lambda z: self._decode(state, z, None), self.z)
-    else:
-      gen = classifier.batched(lambda z, y: self._decode(state, z, y), self.z, self.y_z)
-    gen_f = self.fn(gen)
-    out = {'eval/fd': metrics.frechet_distance_from_stats(*metrics.gaussian_stats(gen_f),
-                                                          *self.ref_stats),
-           'eval/kid': metrics.kernel_distance(gen_f, self.ref_f)}
-    if self.nets.encoder is not None and 'encoder' in state.params:
-      if self.y is None:
-        rec = classifier.batched(lambda x: self._recon(state, x, None), self.x)
-      else:
-        rec = classifier.batched(lambda x, y: self._recon(state, x, y), self.x, self.y)
-      out['eval/recon_mse'] = float(np.mean((rec - self.x) ** 2))
+    scores, _ = scoring.score(self.nets, ts.averaged(state), self.fn, self.ref, self.z,
+                              self.y_z)
+    out = {f'eval/{k}': v for k, v in scores.items()}
     with open(self.path, 'a') as f:
       f.write(json.dumps({'step': step, **{k[5:]: v for k, v in out.items()},
-                          'features': self.features, 'n': len(gen), 'n_ref': len(self.x),
+                          'features': self.features, 'n': len(self.z), 'n_ref': len(self.x),
                           'ref_split': self.split,
                           'seconds': round(time.time() - t, 2)}) + '\n')
     return out

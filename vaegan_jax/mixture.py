@@ -12,13 +12,10 @@ first use, from the training data.
 
 from __future__ import annotations
 
-import functools
 import os
 
-import jax
 import numpy as np
 
-from vaegan_jax import classifier
 from vaegan_jax import latent_density
 from vaegan_jax import sampling
 
@@ -37,14 +34,7 @@ def path(workdir: str, config, step: int, ema: bool = True, folder: str = FOLDER
 def applies(config, nets, state) -> bool:
   """Whether the run has a mixture: a model with an encoder, not conditional (a
   conditional model samples its prior with labels)."""
-  return (nets.encoder is not None and 'encoder' in state.params
-          and not sampling.is_conditional(nets))
-
-
-@functools.lru_cache(maxsize=8)
-def _encoder(nets):
-  """The jitted posterior mean of `nets` (compiled once per network and shape)."""
-  return jax.jit(lambda s, x: sampling.encode(nets, s, x))
+  return (sampling.has_encoder(nets, state) and not sampling.is_conditional(nets))
 
 
 def fit(config, nets, state, ds) -> dict:
@@ -53,8 +43,7 @@ def fit(config, nets, state, ds) -> dict:
   latent_density.FitError when there are too few or they are not finite."""
   n = min(FIT_IMAGES, ds.num_examples)
   x = ds.batch(np.arange(n), np.random.default_rng(config.seed)).astype(np.float32)
-  encode = _encoder(nets)
-  codes = classifier.batched(lambda b: encode(state, b), x)
+  codes = sampling.encode_all(nets, state, x)
   return latent_density.fit(codes, seed=config.seed)
 
 

@@ -527,7 +527,10 @@ AUGMENT_FEATURES = ('augmented', 'clean')  # config.dis_augment_features
 
 @dataclasses.dataclass(frozen=True)
 class Model:
-  """An objective and the networks it needs (see networks.build).
+  """An objective, the networks it needs (see networks.build) and what it can do.
+
+  Every other module asks the registered Model (get_model(config.model)) instead of
+  listing model names: validation, sampling, compare and the tests.
 
   Attributes:
     objective: (params, batch_stats, batch, key, *, nets, config, train, axis_name)
@@ -536,6 +539,12 @@ class Model:
     discriminator: 'image', 'latent' or None.
     equilibrium: whether the objective honours config.use_equilibrium.
     r1: whether it adds config.dis_r1_weight * R1 to the discriminator's loss.
+    conditional: whether it implements config.conditional (labels y join z and the
+      encoder's and image discriminator's inputs).
+    aux_head: whether it implements config.aux_weight > 0 (a discriminator head that
+      predicts the labels).
+    sampler: what sampler='auto' draws from: 'prior'; 'gmm', the codes' mixture, for a
+      decoder that never sees prior codes in training; 'config': config.auto_sampler.
   """
 
   objective: Callable
@@ -543,15 +552,25 @@ class Model:
   discriminator: str | None
   equilibrium: bool = False
   r1: bool = False
+  conditional: bool = False
+  aux_head: bool = False
+  sampler: str = 'prior'
 
 
+# The registry. Its order is compare's: the baselines first, the method last.
 MODELS = {
-    'vaegan': Model(vaegan, 'gaussian', 'image', equilibrium=True, r1=True),
-    'vae': Model(vae, 'gaussian', None),
+    'vae': Model(vae, 'gaussian', None, conditional=True, sampler='gmm'),
     'dcgan': Model(dcgan, None, 'image', equilibrium=True, r1=True),
     'wgan': Model(wgan, None, 'image'),
-    'aae': Model(aae, 'deterministic', 'latent'),
+    'aae': Model(aae, 'deterministic', 'latent', sampler='gmm'),
+    'vaegan': Model(vaegan, 'gaussian', 'image', equilibrium=True, r1=True,
+                    conditional=True, aux_head=True, sampler='config'),
 }
+
+
+def with_capability(name: str) -> tuple[str, ...]:
+  """The registered models whose Model has attribute `name` true, in registry order."""
+  return tuple(m for m, model in MODELS.items() if getattr(model, name))
 
 
 def get_model(name: str) -> Model:

@@ -31,10 +31,10 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from vaegan_jax import errors
 from vaegan_jax import objectives
 from vaegan_jax import train_step
 
-from vaegan_jax import validation
 
 MODES = train_step.PARALLEL_MODES  # config.parallel
 DATA = 'data'  # the mesh axis of data parallelism in 'jit' mode
@@ -66,7 +66,7 @@ def check_batch(config) -> tuple[int, int]:
   """(local devices, per-device batch); a one-line ConfigError if it does not divide."""
   n_local, n_all = jax.local_device_count(), jax.device_count()
   if config.batch_size % n_all:
-    raise validation.ConfigError(
+    raise errors.ConfigError(
         f'--config.batch_size={config.batch_size} does not divide over {n_all} devices '
         f'({jax.process_count()} processes x {n_local}): use a multiple of {n_all}')
   return n_local, config.batch_size // n_all
@@ -152,7 +152,7 @@ class DataParallel:
   def __init__(self, config):
     self.mode = mode(config)
     if self.mode not in MODES:
-      raise validation.ConfigError(f'--config.parallel must be one of {", ".join(MODES)} '
+      raise errors.ConfigError(f'--config.parallel must be one of {", ".join(MODES)} '
                                    f'(got {self.mode!r})')
     self.n_local, self.per_device = check_batch(config)
     self.mesh = data_mesh() if self.mode == 'jit' else None

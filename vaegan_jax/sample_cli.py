@@ -43,7 +43,7 @@ import jax
 import numpy as np
 
 from vaegan_jax import checkpointing
-from vaegan_jax import classifier
+from vaegan_jax import errors
 from vaegan_jax import input_pipeline
 from vaegan_jax import labels as labels_lib
 from vaegan_jax import latent_density
@@ -51,7 +51,6 @@ from vaegan_jax import mixture
 from vaegan_jax import objectives
 from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
-from vaegan_jax import validation
 
 MODES = ('sample', 'reconstruct', 'interpolate')
 SAMPLERS = ('auto', 'prior', 'gmm')
@@ -63,8 +62,7 @@ DEFAULT_SAMPLER = 'auto'
 INTERPOLATION_STEPS = 8
 
 
-class UsageError(validation.ConfigError):
-  """A bad sampling argument; a ConfigError, so cli.run prints it as one line."""
+UsageError = errors.UsageError
 
 
 def _warn(msg: str) -> None:
@@ -81,7 +79,7 @@ def restore(workdir: str, step: int | None = None, warn=_warn, ema: bool = True)
   if not workdir:
     raise UsageError('--workdir is required')
   if not os.path.isdir(workdir):
-    raise checkpointing.CheckpointError(f'workdir {workdir} does not exist')
+    raise errors.CheckpointError(f'workdir {workdir} does not exist')
   config = checkpointing.load_config(workdir)
   nets = objectives.build_networks(config)
   txs = ts.make_optimizers(config, nets.roles())
@@ -92,10 +90,6 @@ def restore(workdir: str, step: int | None = None, warn=_warn, ema: bool = True)
   finally:
     mngr.close()
   return config, nets, ts.averaged(state) if ema else state
-
-
-def _has_encoder(nets, state) -> bool:
-  return nets.encoder is not None and 'encoder' in state.params
 
 
 def _data(config, n: int, ds=None) -> np.ndarray:
@@ -116,7 +110,7 @@ def fit_gmm(config, nets, state, cache: str | None = None) -> dict:
     gmm = mixture.load(cache)
     if gmm is not None:
       return gmm
-  if not _has_encoder(nets, state):
+  if not sampling.has_encoder(nets, state):
     raise UsageError(f'model {config.model!r} has no encoder: --sampler=gmm fits a '
                      'mixture to encoded images (use --sampler=prior)')
   ds = input_pipeline.load(config)
@@ -142,17 +136,17 @@ def gmm_cache(workdir: str, config, state, ema: bool = True) -> str:
 
 
 def auto_sampler(config, nets, state) -> str:
-  """What sampler='auto' draws from: 'prior' for a model without an encoder; for the
-  VAE-GAN, whose decoder the GAN term trains on prior codes, config.auto_sampler, where
-  'channels' means 'prior' for colour images and 'gmm' for grey ones ('gmm' for a run
-  saved before the field); 'gmm' for the VAE and the AAE, whose decoders never see prior
-  codes (their mixture's samples were the better ones on MNIST and on colour photographs
-  alike)."""
-  if not _has_encoder(nets, state):
+  """What sampler='auto' draws from: 'prior' for a model without an encoder, else the
+  model's own choice (objectives.Model.sampler): 'gmm' for the VAE and the AAE, whose
+  decoders never see prior codes (their mixture's samples were the better ones on MNIST
+  and on colour photographs alike); for the VAE-GAN, whose decoder the GAN term trains
+  on prior codes, config.auto_sampler, where 'channels' means 'prior' for colour images
+  and 'gmm' for grey ones ('gmm' for a run saved before the field)."""
+  if not sampling.has_encoder(nets, state):
     return 'prior'
-  if config.model != 'vaegan':
-    return 'gmm'
-  choice = config.get('auto_sampler', 'gmm')
+  choice = objectives.get_model(config.model).sampler
+  if choice == 'config':
+    choice = config.get('auto_sampler', 'gmm')
   if choice == 'channels':
     return 'prior' if config.channels > 1 else 'gmm'
   return choice
@@ -180,7 +174,7 @@ def codes(config, nets, state, sampler: str, num: int, seed: int,
   if sampler == 'gmm':
     try:
       gmm = fit_gmm(config, nets, state, cache)
-    except (UsageError, input_pipeline.DataError) as e:
+    except (UsageError, errors.DataError) as e:
       if not auto:
         raise
       _warn(f'warning: no codes\' mixture ({e}); sampling from the prior instead '
@@ -240,7 +234,7 @@ def label_rows(config, spec: str | None, num: int, seed: int):
     return labels_lib.grid_rows(_read_label_file(spec, config), num)
   try:
     rows = labels_lib.parse(spec, config)
-  except validation.ConfigError as e:
+  except errors.ConfigError as e:
     raise UsageError(str(e)) from None
   if config.label_kind == 'classes':
     return labels_lib.grid_rows(rows, num)
@@ -265,7 +259,7 @@ def _data_y(config, n: int):
 
 
 def samples(config, nets, state, sampler: str, num: int, seed: int,
-            cache: str | None = None, label_spec=None, decode=None):
+            cache: str | None = None, label_spec=None):
   """(`num` decoded codes [num, H, W, C], the sampler used, the grid's layout: None
   (square), columns (a row per given label) or, for class labels drawn from the
   training set, each image's class (a row per class, see `class_grid`)).
@@ -274,17 +268,15 @@ def samples(config, nets, state, sampler: str, num: int, seed: int,
   implemented) with the labels of `label_spec` (label_rows).
   """
   check_labels(config, nets, label_spec)
-  if decode is None:  # the API passes its own jitted decoder (compiled once per Model)
-    decode = jax.jit(lambda s, z, y: sampling.decode(nets, s, z, y))
   if not sampling.is_conditional(nets):
     z, used = codes(config, nets, state, sampler, num, seed, cache)
-    return classifier.batched(lambda z: decode(state, z, None), z), used, None
+    return sampling.decode_all(nets, state, z), used, None
   if sampler == 'gmm':
     raise UsageError('--sampler=gmm is not implemented for conditional models: use '
                      '--sampler=prior')
   y, cols = label_rows(config, label_spec, num, seed)
   z, used = codes(config, nets, state, 'prior', num, seed, cache)
-  images = classifier.batched(lambda z, y: decode(state, z, y), z, y.astype(np.float32))
+  images = sampling.decode_all(nets, state, z, y.astype(np.float32))
   if cols is None and config.label_kind == 'classes':
     cols = np.argmax(y, 1)
   return images, used, cols
@@ -318,21 +310,18 @@ def generate(config, nets, state, mode: str, num: int, seed: int,
     raise UsageError(f'--labels applies to --mode=sample (got --mode={mode}); '
                      'reconstructions use the images\' own labels')
   if mode == 'reconstruct':
-    if not _has_encoder(nets, state):
+    if not sampling.has_encoder(nets, state):
       raise UsageError(f'model {config.model!r} has no encoder: --mode=reconstruct '
                        'needs one (use --mode=sample or interpolate)')
     x = _data(config, num)
-    images = np.asarray(jax.jit(
-        lambda s, x, y: sampling.reconstructions(nets, s, x, y))(
-            state, x, _data_y(config, num)))
+    images = sampling.reconstruct_all(nets, state, x, _data_y(config, num))
     return images, sampling.side_by_side(x, images)
   if mode == 'interpolate':
     rows = max(1, num // INTERPOLATION_STEPS)
     y = None
-    if _has_encoder(nets, state):
+    if sampling.has_encoder(nets, state):
       y2 = _data_y(config, 2 * rows)
-      z = jax.jit(lambda s, x, y: sampling.encode(nets, s, x, y))(
-          state, _data(config, 2 * rows), y2)
+      z = sampling.encode_all(nets, state, _data(config, 2 * rows), y2)
       if y2 is not None:  # each path keeps the labels of its first image
         y = np.repeat(y2[0::2], INTERPOLATION_STEPS, axis=0)
     else:
@@ -394,7 +383,7 @@ def sample_main(workdir: str, step: int | None = None, num: int = 64, seed: int 
     The generated images, float32 [M, H, W, C] in [-1, 1].
 
   Raises:
-    UsageError, checkpointing.CheckpointError, input_pipeline.DataError: with a
+    UsageError, errors.CheckpointError, errors.DataError: with a
     one-line message (cli.run prints it).
   """
   if mode not in MODES:

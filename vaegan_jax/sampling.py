@@ -1,8 +1,15 @@
-"""Prior samples, reconstructions, interpolations (eval-mode BatchNorm) and image grids."""
+"""Prior samples, reconstructions, interpolations (eval-mode BatchNorm) and image grids.
+
+decode, encode and reconstructions are the traced functions; decode_all, encode_all and
+reconstruct_all run them on host arrays of any length, jitted once per network and
+chunk shape (`batched`): what every command and metric uses.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -27,11 +34,17 @@ def decode(nets: networks.Networks, state, z: jax.Array, y: jax.Array | None = N
 def encode(nets: networks.Networks, state, x: jax.Array, y: jax.Array | None = None):
   """images [N, H, W, C] (and labels y [N, D] of a conditional model) -> posterior
   means [N, Z]."""
-  if nets.encoder is None or 'encoder' not in state.params:
+  if not has_encoder(nets, state):
     raise ValueError('this model has no encoder: reconstruct/interpolate need one')
   (mu, _), _ = networks.apply(nets.encoder, state.params['encoder'],
                               state.batch_stats['encoder'], x, train=False, **_y(y))
   return mu
+
+
+def has_encoder(nets: networks.Networks, state) -> bool:
+  """Whether the model has an encoder and `state` holds its parameters (reconstruct,
+  interpolate, the codes' mixture and attribute vectors need one)."""
+  return nets.encoder is not None and 'encoder' in state.params
 
 
 def is_conditional(nets: networks.Networks) -> bool:
@@ -47,6 +60,51 @@ def prior_z(config, key: jax.Array, num: int) -> jax.Array:
 def reconstructions(nets, state, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
   """Decoded posterior means of x (with their labels y for a conditional model)."""
   return decode(nets, state, encode(nets, state, x, y), y)
+
+
+CHUNK = 256  # examples per call of a jitted network (the last chunk is padded)
+
+
+def batched(fn: Callable[..., Any], *xs: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+  """fn over the rows of x (or of several arrays with as many rows, passed to fn
+  together) in chunks of `chunk` rows (the last padded), so fn compiles once."""
+  out = []
+  for i in range(0, len(xs[0]), chunk):
+    parts = [np.asarray(x[i:i + chunk]) for x in xs]
+    m = len(parts[0])
+    if m < chunk:
+      parts = [np.concatenate([p, np.zeros((chunk - m,) + p.shape[1:], p.dtype)])
+               for p in parts]
+    out.append(np.asarray(fn(*parts))[:m])
+  return np.concatenate(out)
+
+
+@functools.lru_cache(maxsize=16)
+def _jitted(nets: networks.Networks, name: str):
+  fn = {'decode': decode, 'encode': encode, 'reconstruct': reconstructions}[name]
+  return jax.jit(lambda s, v, y: fn(nets, s, v, y))
+
+
+def _all(name: str, nets, state, v: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+  fn = _jitted(nets, name)
+  if y is None:
+    return batched(lambda v: fn(state, v, None), v)
+  return batched(lambda v, y: fn(state, v, y), v, y)
+
+
+def decode_all(nets, state, z: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+  """decode over the rows of z [N, Z] (and labels y [N, D]), in jitted chunks."""
+  return _all('decode', nets, state, z, y)
+
+
+def encode_all(nets, state, x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+  """encode (posterior means) over the rows of x [N, H, W, C], in jitted chunks."""
+  return _all('encode', nets, state, x, y)
+
+
+def reconstruct_all(nets, state, x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+  """reconstructions over the rows of x [N, H, W, C], in jitted chunks."""
+  return _all('reconstruct', nets, state, x, y)
 
 
 def linear_paths(z_a: jax.Array, z_b: jax.Array, steps: int = 8) -> jax.Array:

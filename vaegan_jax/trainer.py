@@ -12,6 +12,7 @@ import jax
 import numpy as np
 
 from vaegan_jax import checkpointing
+from vaegan_jax import errors
 from vaegan_jax import health
 from vaegan_jax import input_pipeline
 from vaegan_jax import labels
@@ -28,8 +29,7 @@ from vaegan_jax import validation
 from vaegan_jax import workdir as wd
 
 
-class TrainingDiverged(RuntimeError):
-  """A loss became NaN or inf; the message names the step and the term."""
+TrainingDiverged = errors.TrainingDiverged
 
 
 def _check_finite(metrics: dict, step: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vaegan_jax import augment
+from vaegan_jax import errors
 from vaegan_jax import input_pipeline
 from vaegan_jax import layers
 from vaegan_jax import losses
@@ -11,8 +12,7 @@ from vaegan_jax import train_state
 from vaegan_jax import train_step
 
 
-class ConfigError(ValueError):
-  """The config is invalid; the message names the field and a valid value."""
+ConfigError = errors.ConfigError
 
 
 def _positive_ints(config, name):
@@ -56,7 +56,7 @@ def _model(config) -> None:
   if r1 < 0:
     raise ConfigError(f'--config.dis_r1_weight must be >= 0 (got {r1})')
   if r1 and not model.r1:
-    with_r1 = ', '.join(name for name, m in objectives.MODELS.items() if m.r1)
+    with_r1 = ', '.join(objectives.with_capability('r1'))
     raise ConfigError(f'--config.dis_r1_weight applies to models {with_r1}, not '
                       f'{config.model!r}: set it to 0')
   if config.get('dis_augment', ''):
@@ -77,25 +77,23 @@ def _model(config) -> None:
                       f'--config.prior_scale must be 1 (got {config.prior_scale})')
   if model.discriminator == 'latent':
     _positive_ints(config, 'latent_dis_widths')
-  _labels(config)
+  _labels(config, model)
 
 
-CONDITIONAL_MODELS = ('vaegan', 'vae')  # config.conditional
-AUX_MODELS = ('vaegan',)  # config.aux_weight > 0
-
-
-def _labels(config) -> None:
+def _labels(config, model: objectives.Model) -> None:
   """The label fields (vaegan_jax/labels.py)."""
   conditional, aux = config.get('conditional', False), config.get('aux_weight', 0.0)
   if not isinstance(conditional, bool):
     raise ConfigError(f'--config.conditional must be True or False (got {conditional!r})')
-  if conditional and config.model not in CONDITIONAL_MODELS:
-    raise ConfigError(f'--config.conditional is implemented for {", ".join(CONDITIONAL_MODELS)}'
+  if conditional and not model.conditional:
+    raise ConfigError('--config.conditional is implemented for '
+                      f'{", ".join(objectives.with_capability("conditional"))}'
                       f' (got model {config.model!r})')
   if aux < 0:
     raise ConfigError(f'--config.aux_weight must be >= 0 (got {aux})')
-  if aux > 0 and config.model not in AUX_MODELS:
-    raise ConfigError(f'--config.aux_weight is implemented for {", ".join(AUX_MODELS)} '
+  if aux > 0 and not model.aux_head:
+    raise ConfigError('--config.aux_weight is implemented for '
+                      f'{", ".join(objectives.with_capability("aux_head"))} '
                       f'(got model {config.model!r}); set it to 0')
   if aux > 0 and conditional:
     raise ConfigError('--config.aux_weight with --config.conditional: the head would read '

@@ -22,9 +22,9 @@ import socket
 import jax
 
 from vaegan_jax import checkpointing
+from vaegan_jax import errors
 from vaegan_jax import objectives
 from vaegan_jax import train_state as ts
-from vaegan_jax import validation
 
 LOCK_FILE = 'run.lock'
 HISTORY = checkpointing.HISTORY_KEY
@@ -33,8 +33,7 @@ HISTORY = checkpointing.HISTORY_KEY
 ALWAYS_FIXED = ('model', 'image_size', 'channels')
 
 
-class WorkdirBusy(Exception):
-  """Another live process is training in this workdir."""
+WorkdirBusy = errors.WorkdirBusy
 
 
 def _now() -> str:
@@ -45,10 +44,10 @@ def _writable(workdir: str) -> None:
   try:
     os.makedirs(workdir, exist_ok=True)
   except OSError as e:
-    raise validation.ConfigError(
+    raise errors.ConfigError(
         f'cannot create --workdir {workdir}: {e.strerror or e}') from e
   if not os.access(workdir, os.W_OK | os.X_OK):
-    raise validation.ConfigError(f'cannot write to --workdir {workdir}: permission denied '
+    raise errors.ConfigError(f'cannot write to --workdir {workdir}: permission denied '
                                  '(choose another --workdir)')
 
 
@@ -134,7 +133,7 @@ def fmt(v) -> str:
 def check_resume(old, new, workdir: str = 'the workdir') -> dict:
   """{field: (old, new)} of the fields `new` changes, if `new` may resume `old`'s run.
 
-  Raises validation.ConfigError (one line: every field that cannot change, `old -> new`,
+  Raises errors.ConfigError (one line: every field that cannot change, `old -> new`,
   and the two ways out) if the model, the image shape or the train state's shapes differ.
   """
   old_d, new_d = old.to_dict(), new.to_dict()
@@ -160,7 +159,7 @@ def check_resume(old, new, workdir: str = 'the workdir') -> dict:
           fixed.append(k)  # invalid alone: it belongs to the change
       fixed = fixed or list(changed)
   if fixed:
-    raise validation.ConfigError(
+    raise errors.ConfigError(
         f'{workdir} holds a run whose train state does not fit these settings: ' +
         ', '.join(f'{k} {fmt(changed[k][0])} -> {fmt(changed[k][1])}' for k in fixed) +
         '; resume with the run\'s settings (config.json in the workdir) or start a new '
