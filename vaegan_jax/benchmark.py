@@ -315,7 +315,7 @@ def _data(config, synthetic: int, steps: int, table: bool = True,
     raise errors.ConfigError(f'--synthetic must be >= 0 (got {synthetic})')
   if not workers or min(workers) < 1:
     raise errors.ConfigError(f'--data_workers_list must be integers >= 1 (got '
-                                 f'{",".join(map(str, workers))})')
+                             f'{",".join(map(str, workers))})')
   import tempfile  # pylint: disable=g-import-not-at-top
   tmp = tempfile.mkdtemp(prefix='vaegan_data_bench_')
   try:

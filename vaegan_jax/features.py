@@ -21,7 +21,7 @@ FEATURES = validation.EVAL_FEATURES
 def check(kind: str, flag: str = '--features') -> None:
   if kind not in FEATURES:
     raise errors.ConfigError(f'unknown {flag} {kind!r}; choose one of '
-                                 f'{", ".join(FEATURES)}')
+                             f'{", ".join(FEATURES)}')
 
 
 def feature_fn(kind: str, image_shape, *, inception_weights: str | None = None,

@@ -156,7 +156,7 @@ def parse(spec: str, config) -> np.ndarray:
   parts = [p.strip() for p in str(spec).split(',') if p.strip()]
   if not parts:
     raise errors.ConfigError('--labels is empty: give a class (7) or attributes '
-                                 '(Smiling=1,Male=-1)')
+                             '(Smiling=1,Male=-1)')
   if kind == 'classes':
     rows = []
     for p in parts:
@@ -166,7 +166,7 @@ def parse(spec: str, config) -> np.ndarray:
         i = int(p)
       else:
         raise errors.ConfigError(f'unknown class {p!r} in --labels; the classes are: '
-                                     f'{", ".join(names)}')
+                                 f'{", ".join(names)}')
       rows.append(np.eye(len(names), dtype=np.float32)[i])
     return np.stack(rows)
   y = np.full((1, len(names)), np.nan, np.float32)
@@ -175,13 +175,13 @@ def parse(spec: str, config) -> np.ndarray:
     name = name.strip()
     if name not in names:
       raise errors.ConfigError(f'unknown attribute {name!r} in --labels; the model '
-                                   f'knows: {", ".join(names)}')
+                               f'knows: {", ".join(names)}')
     try:
       v = float(value) if sep else 1.0
     except ValueError:
       v = None
     if v not in (1.0, -1.0):
       raise errors.ConfigError(f'--labels {p!r}: an attribute takes 1 or -1 '
-                                   f'({name}=1 or {name}=-1)')
+                               f'({name}=1 or {name}=-1)')
     y[0, names.index(name)] = v
   return y

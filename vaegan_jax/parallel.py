@@ -153,7 +153,7 @@ class DataParallel:
     self.mode = mode(config)
     if self.mode not in MODES:
       raise errors.ConfigError(f'--config.parallel must be one of {", ".join(MODES)} '
-                                   f'(got {self.mode!r})')
+                               f'(got {self.mode!r})')
     self.n_local, self.per_device = check_batch(config)
     self.mesh = data_mesh() if self.mode == 'jit' else None
     if self.mesh is not None:

@@ -48,7 +48,7 @@ def _writable(workdir: str) -> None:
         f'cannot create --workdir {workdir}: {e.strerror or e}') from e
   if not os.access(workdir, os.W_OK | os.X_OK):
     raise errors.ConfigError(f'cannot write to --workdir {workdir}: permission denied '
-                                 '(choose another --workdir)')
+                             '(choose another --workdir)')
 
 
 class RunLock:
