@@ -12,6 +12,7 @@ import pytest
 
 from vaegan_jax import classifier
 from vaegan_jax import compare
+from vaegan_jax import compare_report
 from vaegan_jax import input_pipeline
 from vaegan_jax import objectives
 
@@ -22,8 +23,8 @@ WITH_ENCODER = {m for m, model in objectives.MODELS.items() if model.encoder}
 
 
 def test_results_name_the_config_as_given():
-  assert compare._config_label('colour') == 'configs/colour.py'
-  assert compare._config_label('/tmp/exp/mine.py') == '/tmp/exp/mine.py'
+  assert compare_report.config_label('colour') == 'configs/colour.py'
+  assert compare_report.config_label('/tmp/exp/mine.py') == '/tmp/exp/mine.py'
 
 
 def test_classifier_learns_the_digits():
@@ -60,9 +61,9 @@ def test_compare_end_to_end(tmp_path):
   # samples.png: a held-out row, then one row per model and one more (its mixture's
   # samples) per model with an encoder.
   width, height = Image.open(tmp_path / 'samples.png').size
-  tile = compare.FIGURE_SCALE * (16 + 1)
-  pad = compare.FIGURE_SCALE
-  assert width == compare.LABEL_WIDTH + compare.SAMPLES_PER_ROW * tile + pad
+  tile = compare_report.FIGURE_SCALE * (16 + 1)
+  pad = compare_report.FIGURE_SCALE
+  assert width == compare_report.LABEL_WIDTH + compare_report.SAMPLES_PER_ROW * tile + pad
   assert height == (len(models) + len(WITH_ENCODER) + 1) * (tile + pad)
   rows = _table_rows((tmp_path / 'results.md').read_text())
   assert set(models) < set(rows) and any(r.startswith('real data') for r in rows)
@@ -133,9 +134,9 @@ def test_compare_trains_and_scores_colour_class_folders(tmp_path):
     assert (cfg['channels'], cfg['model']) == (3, m)
   fig = Image.open(tmp_path / 'out' / 'samples.png')
   assert fig.mode == 'RGB'
-  assert fig.size[1] == 5 * compare.FIGURE_SCALE * (16 + 2)  # data + 2 models x 2 rows
+  assert fig.size[1] == 5 * compare_report.FIGURE_SCALE * (16 + 2)  # data + 2 models x 2 rows
   # The data row is in colour: its red and green tiles differ in their channels.
-  pixels = np.asarray(fig)[:fig.size[1] // 5, compare.LABEL_WIDTH:]
+  pixels = np.asarray(fig)[:fig.size[1] // 5, compare_report.LABEL_WIDTH:]
   assert np.abs(pixels[..., 0].astype(int) - pixels[..., 1]).max() > 100
   with pytest.raises(compare.UsageError, match='digits are grey'):
     compare.compare(1, str(tmp_path / 'x'), channels=3)
@@ -239,7 +240,7 @@ def test_a_diverged_model_gets_a_row_and_the_others_still_run(tmp_path, monkeypa
   rows = _table_rows((tmp_path / 'results.md').read_text())
   assert rows['vaegan'][1] == '0/1 (1 diverged)' and rows['vaegan'][2] == '—'
   height = Image.open(tmp_path / 'samples.png').size[1]
-  assert height == 2 * compare.FIGURE_SCALE * (16 + 2)  # held-out row + the empty row
+  assert height == 2 * compare_report.FIGURE_SCALE * (16 + 2)  # held-out row + the empty row
 
 
 def test_a_killed_run_keeps_its_time_and_log_windows(tmp_path, monkeypatch):

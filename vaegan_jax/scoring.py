@@ -13,11 +13,35 @@ import dataclasses
 from typing import Callable
 
 import numpy as np
+from PIL import Image
+from PIL import ImageFilter
 
 from vaegan_jax import metrics
 from vaegan_jax import sampling
 
 Embed = Callable[[np.ndarray], np.ndarray]
+
+CLASS_SHARE = 0.02  # a class "appears" among the samples above this share of them
+BLUR_SIGMA = 1.0  # pixels: the blurred real images of the "real data, blurred" row
+
+
+def blurred(images: np.ndarray, sigma: float = BLUR_SIGMA) -> np.ndarray:
+  """images [n, H, W, C] in [-1, 1] after a Gaussian blur of `sigma` pixels (PIL's,
+  on the 8-bit images), same shape and range."""
+  out = np.empty_like(images, dtype=np.float32)
+  for i, im in enumerate(images):
+    u = np.clip((im + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+    pil = Image.fromarray(u[..., 0] if u.shape[-1] == 1 else u)
+    b = np.asarray(pil.filter(ImageFilter.GaussianBlur(sigma)), np.float32)
+    out[i] = (b / 127.5 - 1.0).reshape(im.shape)
+  return out
+
+
+def classes_covered(predictions: np.ndarray, num_classes: int) -> int:
+  """How many classes appear in more than CLASS_SHARE of the predicted classes of
+  generated images (a generator that drops classes scores fewer)."""
+  counts = np.bincount(np.asarray(predictions), minlength=num_classes)
+  return int(np.sum(counts > CLASS_SHARE * len(predictions)))
 
 
 @dataclasses.dataclass(frozen=True)
