@@ -15,6 +15,7 @@ from PIL import Image
 import pytest
 
 from configs import tiny
+from vaegan_jax import attribute_vectors
 from vaegan_jax import attributes
 from vaegan_jax import cli
 from vaegan_jax import input_pipeline
@@ -85,7 +86,7 @@ def test_attribute_vector_is_the_difference_of_the_class_means():
   codes = rng.normal(size=(30, 4))
   has = rng.choice([-1, 0, 1], size=(30, 3)).astype(np.int8)
   has[:, 2] = np.where(np.arange(30) < 5, 1, 0)  # nobody lacks attribute 2
-  v = attributes.attribute_vectors(codes, has)
+  v = attribute_vectors.attribute_vectors(codes, has)
   assert v.shape == (3, 4) and v.dtype == np.float32
   for a in range(2):
     want = codes[has[:, a] == 1].mean(0) - codes[has[:, a] == -1].mean(0)
@@ -93,7 +94,7 @@ def test_attribute_vector_is_the_difference_of_the_class_means():
   np.testing.assert_array_equal(v[2], 0.0)  # undefined: zeros
   # bool membership: True has, False lacks.
   b = has[:, :1] > 0
-  np.testing.assert_allclose(attributes.attribute_vectors(codes, b)[0],
+  np.testing.assert_allclose(attribute_vectors.attribute_vectors(codes, b)[0],
                              codes[b[:, 0]].mean(0) - codes[~b[:, 0]].mean(0), rtol=1e-5)
 
 
@@ -106,13 +107,13 @@ def test_toy_encoder_class_vector_moves_one_class_mean_onto_the_other():
   x[:, 0] += 3.0 * labels
   w = rng.normal(size=(6, 3))
   codes = x @ w
-  has = attributes.membership(labels[:, None].astype(np.int8), 'classes', 2)
+  has = attribute_vectors.membership(labels[:, None].astype(np.int8), 'classes', 2)
   assert has.shape == (40, 2) and set(np.unique(has)) == {-1, 1}
-  v = attributes.attribute_vectors(codes, has)
+  v = attribute_vectors.attribute_vectors(codes, has)
   np.testing.assert_allclose(v[1], codes[labels == 1].mean(0) - codes[labels == 0].mean(0),
                              rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(v[0], -v[1], rtol=1e-5, atol=1e-6)
-  moved = attributes.shifted_codes(codes[labels == 0], v[1], [0.0, 1.0])
+  moved = attribute_vectors.shifted_codes(codes[labels == 0], v[1], [0.0, 1.0])
   assert moved.shape == (20, 2, 3)
   np.testing.assert_allclose(moved[:, 0], codes[labels == 0], rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(moved[:, 1].mean(0), codes[labels == 1].mean(0), rtol=1e-4,
@@ -121,25 +122,25 @@ def test_toy_encoder_class_vector_moves_one_class_mean_onto_the_other():
 
 def test_membership_and_attribute_names():
   raw = np.array([[2], [0], [-1], [12]], np.int8)
-  m = attributes.membership(raw, 'classes', 3)
+  m = attribute_vectors.membership(raw, 'classes', 3)
   np.testing.assert_array_equal(m, [[-1, -1, 1], [1, -1, -1], [0, 0, 0], [0, 0, 0]])
   raw = np.array([[1, -1], [0, 0], [-1, 1]], np.int8)
-  np.testing.assert_array_equal(attributes.membership(raw, 'attributes', 2), raw)
+  np.testing.assert_array_equal(attribute_vectors.membership(raw, 'attributes', 2), raw)
   names = ('Smiling', 'Young')
-  assert attributes.resolve_attribute('Young', 'attributes', names) == 1
-  assert attributes.resolve_attribute('smiling', 'attributes', names) == 0
-  assert attributes.resolve_attribute('1', 'attributes', names) == 1
+  assert attribute_vectors.resolve_attribute('Young', 'attributes', names) == 1
+  assert attribute_vectors.resolve_attribute('smiling', 'attributes', names) == 0
+  assert attribute_vectors.resolve_attribute('1', 'attributes', names) == 1
   digits = tuple(str(d) for d in range(10))
-  assert attributes.resolve_attribute('7', 'classes', digits) == 7
-  assert attributes.resolve_attribute(3, 'classes', ('cat', 'dog', 'owl', 'yak')) == 3
+  assert attribute_vectors.resolve_attribute('7', 'classes', digits) == 7
+  assert attribute_vectors.resolve_attribute(3, 'classes', ('cat', 'dog', 'owl', 'yak')) == 3
   with pytest.raises(sample_cli.UsageError, match='Smiling, Young') as e:
-    attributes.resolve_attribute('Bald', 'attributes', names)
+    attribute_vectors.resolve_attribute('Bald', 'attributes', names)
   assert "'Bald'" in str(e.value) and '\n' not in str(e.value)
   with pytest.raises(sample_cli.UsageError, match='unknown attribute'):
-    attributes.resolve_attribute('2', 'attributes', names)
-  assert attributes.parse_scales('-2, 0,1.5') == (-2.0, 0.0, 1.5)
+    attribute_vectors.resolve_attribute('2', 'attributes', names)
+  assert attribute_vectors.parse_scales('-2, 0,1.5') == (-2.0, 0.0, 1.5)
   with pytest.raises(sample_cli.UsageError, match='--scales'):
-    attributes.parse_scales('a,b')
+    attribute_vectors.parse_scales('a,b')
 
 
 def test_cache_path_follows_the_mixture_cache_rule():
@@ -147,9 +148,9 @@ def test_cache_path_follows_the_mixture_cache_rule():
   plain, ema = tiny.get_config(), tiny.get_config()
   ema.ema_decay = 0.99
   for config, no_ema in ((plain, '5.npz'), (ema, '5_raw.npz')):
-    assert attributes.cache_path('W', config, state) == os.path.join(
+    assert attribute_vectors.cache_path('W', config, state) == os.path.join(
         'W', 'attribute_vectors', '5.npz')
-    assert attributes.cache_path('W', config, state, ema=False) == os.path.join(
+    assert attribute_vectors.cache_path('W', config, state, ema=False) == os.path.join(
         'W', 'attribute_vectors', no_ema)
 
 
@@ -209,7 +210,7 @@ def test_second_call_reads_the_cache(digits_run, tmp_path, monkeypatch, capsys):
   def no_encoding(*args, **kw):
     raise AssertionError('encoded the training images again')
 
-  monkeypatch.setattr(attributes, 'training_codes', no_encoding)
+  monkeypatch.setattr(attribute_vectors, 'training_codes', no_encoding)
   again = attributes.attributes_main(run.workdir, '3', out, num=2)
   np.testing.assert_array_equal(again['images'], first['images'])
   assert os.stat(first['cache']).st_mtime_ns == mtime
@@ -240,7 +241,7 @@ def test_unwritable_cache_warns_once_and_still_gives_vectors(digits_run, tmp_pat
   blocker = tmp_path / 'a_file'
   blocker.write_text('')
   cache = str(blocker / 'attribute_vectors' / '2.npz')
-  d = attributes.vectors(run.config, run.nets, run.state, cache)
+  d = attribute_vectors.vectors(run.config, run.nets, run.state, cache)
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 2 and err[1].startswith('warning: cannot cache'), err
   with np.load(os.path.join(run.workdir, 'attribute_vectors', '2.npz')) as f:
@@ -262,15 +263,15 @@ def test_measure_gives_a_table_of_probabilities(digits_run, tmp_path, capsys):
   assert e['n'] == [12] * 10
   with open(js) as f:
     assert json.load(f) == e
-  text = attributes.table(e)
+  text = attribute_vectors.table(e)
   assert len(text.splitlines()) == 12 and 's=2' in text
   capsys.readouterr()
 
 
 def test_class_effect_scores_the_shifted_images_with_the_given_classifier(digits_run):
   run = digits_run
-  vecs = attributes.vectors(run.config, run.nets, run.state,
-                            attributes.cache_path(run.workdir, run.config, run.state))
+  vecs = attribute_vectors.vectors(run.config, run.nets, run.state,
+                            attribute_vectors.cache_path(run.workdir, run.config, run.state))
 
   class Always3:  # a stub classifier: always class 3 with probability ~1
     num_classes, heldout_accuracy, params = 10, 1.0, None
@@ -282,7 +283,7 @@ def test_class_effect_scores_the_shifted_images_with_the_given_classifier(digits
       return logits, None
 
   heldout, _ = live_eval.heldout(run.config)
-  e = attributes.class_effect(run.config, run.nets, run.state, vecs, (-1.0, 1.0), num=4,
+  e = attribute_vectors.class_effect(run.config, run.nets, run.state, vecs, (-1.0, 1.0), num=4,
                               clf=Always3(), heldout=heldout)
   prob, frac = np.array(e['prob']), np.array(e['classified'])
   np.testing.assert_allclose(prob[3], 1.0, atol=1e-6)
@@ -341,11 +342,11 @@ def test_attribute_vectors_among_the_images_with_an_attribute(celeba_run, tmp_pa
 
 def test_attribute_effect_reads_the_edits_with_the_given_predictor(celeba_run):
   run = celeba_run
-  vecs = attributes.vectors(run.config, run.nets, run.state)
+  vecs = attribute_vectors.vectors(run.config, run.nets, run.state)
   const = np.array([[0.7, 0.2, 0.5]])  # a stub predictor: the same reading for any image
   predictor = (lambda x: np.repeat(const, len(x), 0), np.ones(3), 'train')
   ds = input_pipeline.load(run.config)
-  e = attributes.attribute_effect(run.config, run.nets, run.state, vecs, (1.0, 2.0),
+  e = attribute_vectors.attribute_effect(run.config, run.nets, run.state, vecs, (1.0, 2.0),
                                   num=5, predictor=predictor, heldout=ds)
   np.testing.assert_allclose(e['prob'], np.repeat(const.T, 2, 1))
   np.testing.assert_array_equal(e['classified'], [[1, 1], [0, 0], [0, 0]])
@@ -364,7 +365,7 @@ def test_measure_on_attributes_prints_a_table(celeba_run, tmp_path):
   assert prob.shape == (len(ATTRS), 2) and np.all((prob >= 0) & (prob <= 1))
   with open(js) as f:
     assert json.load(f) == e
-  text = attributes.table(e)
+  text = attribute_vectors.table(e)
   assert len(text.splitlines()) == 2 + len(ATTRS) and 'others |dp|' in text
 
 

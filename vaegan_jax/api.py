@@ -24,7 +24,7 @@ import os
 from absl import logging
 import numpy as np
 
-from vaegan_jax import attributes
+from vaegan_jax import attribute_vectors
 from vaegan_jax import classifier
 from vaegan_jax import config_files
 from vaegan_jax import errors
@@ -232,22 +232,22 @@ class Model:
     return x[0] if single else x
 
   def attribute_vectors(self) -> dict:
-    """Every attribute's vector (attributes.vectors): mean code with the attribute
+    """Every attribute's vector (attribute_vectors.vectors): mean code with the attribute
     minus mean code without, from the training images and labels (cached)."""
     self._need_encoder('an attribute vector')
     if self.conditional:
       raise UsageError('a conditional model takes its attributes as input: decode or '
                        'sample with labels= instead of edit')
-    cache = (attributes.cache_path(self.workdir, self.config, self.state, self.ema)
+    cache = (attribute_vectors.cache_path(self.workdir, self.config, self.state, self.ema)
              if self.workdir else None)
-    return attributes.vectors(self.config, self.nets, self.state, cache)
+    return attribute_vectors.vectors(self.config, self.nets, self.state, cache)
 
   def edit(self, images, attribute, scale=1.0) -> np.ndarray:
     """decode(encode(images) + scale * v), v the vector of `attribute` (a class such as
     '7', an attribute name such as 'Smiling', or a column index): [N, H, W, C]; for a
     sequence of scales, [N, len(scale), H, W, C] (Larsen et al. 2016, sec. 4.1)."""
     vecs = self.attribute_vectors()
-    column = attributes.resolve_attribute(str(attribute), vecs['kind'], vecs['names'])
+    column = attribute_vectors.resolve_attribute(str(attribute), vecs['kind'], vecs['names'])
     v = np.asarray(vecs['vectors'][column], np.float32)
     mu = self.encode(images)
     one = mu.ndim == 1
