@@ -212,13 +212,17 @@ def heldout_data(config):
 
 def lacking(ds, kind: str, names, column: int, num: int,
             among: int | None = None) -> np.ndarray:
-  """Indices of the first `num` images of `ds` that lack attribute `column` (and have
-  attribute `among`, if given)."""
+  """Indices of `num` images of `ds` that lack attribute `column` (and have attribute
+  `among`, if given), spread evenly over the ones that do (a folder's held-out split is
+  in class order: the first `num` would often be one kind of image)."""
   has = membership(ds.read_labels(np.arange(ds.num_examples)), kind, len(names))
   keep = has[:, column] < 0
   if among is not None:
     keep &= has[:, among] > 0
-  return np.flatnonzero(keep)[:num]
+  idx = np.flatnonzero(keep)
+  if len(idx) <= num:
+    return idx
+  return idx[np.linspace(0, len(idx) - 1, num).astype(int)]
 
 
 def images(config, ds, idx) -> np.ndarray:
