@@ -80,16 +80,17 @@ def main(argv=None) -> int:
     else:
       originals, own = heldout_images(model.config, y[0], a.rows)
       z = model.encode(originals, labels=own)
-    images = model.decode(np.repeat(z, len(y), axis=0), labels=np.tile(y, (a.rows, 1)))
+    n = len(z)
+    images = model.decode(np.repeat(z, len(y), axis=0), labels=np.tile(y, (n, 1)))
     if originals is not None:
       images = np.concatenate([originals[:, None], images.reshape(
-          (a.rows, len(y)) + images.shape[1:])], 1).reshape((-1,) + images.shape[1:])
+          (n, len(y)) + images.shape[1:])], 1).reshape((-1,) + images.shape[1:])
       y = np.concatenate([y[:1], y])  # one more column
   except errors.Error as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
   vaegan_jax.save_grid(images, a.out, cols=len(y))
-  print(f'wrote {a.rows} codes x {len(y)} label settings to {a.out}')
+  print(f'wrote {len(images) // len(y)} codes x {len(y)} columns to {a.out}')
   return 0
 
 
