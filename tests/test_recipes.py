@@ -50,7 +50,8 @@ def test_apply_switches_and_keeps_what_it_is_told_to_keep():
 
 
 def test_paper_and_authors_recipes_are_the_same_fields_as_the_default():
-  keys = set(recipes.VAEGAN) | {'decoder_gan_weight'}  # the data config's in VAEGAN
+  # decoder_gan_weight and gan_include_recon are the data config's in VAEGAN.
+  keys = set(recipes.VAEGAN) | {'decoder_gan_weight', 'gan_include_recon'}
   for r in (recipes.VAEGAN_AUTHORS, recipes.VAEGAN_PAPER, recipes.VAEGAN_BEFORE):
     assert set(r) == keys
   for name, r in (('celeba_authors', recipes.VAEGAN_AUTHORS),

@@ -78,7 +78,7 @@ def _cli(*args, timeout=240):
 @pytest.mark.parametrize('flag,message', [
     ('--config.batch_size=-1', 'batch_size must be positive'),
     ('--config.batch_size=5000', "a step reads 5000 examples"),
-    ('--config.model=gan', 'model must be one of vaegan, vae, dcgan, wgan, aae'),
+    ('--config.model=gan', 'model must be one of vae, dcgan, wgan, aae, vaegan'),
     ('--config.num_train_steps=-3', 'num_train_steps must be >= 0'),
     ('--config.image_size=18', 'not divisible'),
 ])
