@@ -127,8 +127,7 @@ def conditional_scores(config, nets, state, *, seed: int = 0,
                                       seed=config.seed)
   held_x, held_y = labelled_images(config, 'heldout')
   z = np.asarray(sampling.prior_z(config, jax.random.PRNGKey(seed), len(held_y)))
-  decode = jax.jit(lambda s, z, y: sampling.decode(nets, s, z, y))
-  gen = classifier.batched(lambda z, y: decode(state, z, y), z, held_y.astype(np.float32))
+  gen = sampling.decode_all(nets, state, z, held_y.astype(np.float32))
   out = {'kind': kind, 'generated': scores(held_y, predict(gen), kind),
          'heldout': scores(held_y, predict(held_x), kind)}
   out['generated']['fd'] = metrics.frechet_distance(features(gen), features(held_x))
