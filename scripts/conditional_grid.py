@@ -10,8 +10,9 @@ then each column of --columns (';' between columns, ',' inside one) sets its own
 The first column is --base alone. Codes (the same in every column): --codes prior,
 z ~ N(0, I) from PRNGKey(seed); --codes heldout, the posterior means of --rows held-out
 images that have every attribute of --base (encoded with their own labels), spread over
-the split, with the original image as an extra first column. For the emoji of scripts/make_emoji.py the defaults give a person with the
-default (yellow) skin, then three skin tones, then a man and a woman.
+the split, with the original image as an extra first column. For the emoji of
+scripts/make_emoji.py the defaults give a person with the default (yellow) skin, then
+three skin tones, then a man and a woman.
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ from absl import logging
 import numpy as np
 
 from vaegan_jax import attribute_vectors
-from vaegan_jax import classifier
 from vaegan_jax import config_files
 from vaegan_jax import errors
 from vaegan_jax import labels as labels_lib
@@ -36,7 +35,7 @@ from vaegan_jax import sampling
 from vaegan_jax import train_state as ts
 from vaegan_jax import trainer
 
-CHUNK = classifier.CHUNK  # rows per call of a jitted network
+CHUNK = sampling.CHUNK  # rows per call of a jitted network
 UsageError = errors.UsageError
 
 

@@ -27,10 +27,10 @@ encoding again. A workdir that cannot be written gives one warning line and no c
 
 The grid: --num held-out images (live_eval.heldout: the 'validation' or 'test' split;
 without one the training images, and one note line says so) that LACK the attribute,
-spread evenly over those that do, one row each. Row i shows the original image, then decode(mu_i + s * v) for each of --scales
-(s = 0 is the plain reconstruction). The original column is in the PNG only:
---save_array writes the edited images alone, float32 [num, len(scales), H, W, C] in
-[-1, 1].
+spread evenly over those that do, one row each. Row i shows the original image, then
+decode(mu_i + s * v) for each of --scales (s = 0 is the plain reconstruction). The
+original column is in the PNG only: --save_array writes the edited images alone,
+float32 [num, len(scales), H, W, C] in [-1, 1].
 
 --measure: for each class c, up to --num_measure held-out images of other classes are
 shifted by s * v_c for each scale and decoded; an independent classifier

@@ -167,22 +167,22 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
                   classifier_steps=classifier_steps)
   result = dict(features=features, ref=ref, n_ref=None, fid=None, kid=None, n=None)
   if kind == 'images':
-    reference_ = scoring.reference(fn, ref_value)
+    ref_set = scoring.reference(fn, ref_value)
     result['n_ref'] = len(ref_value)
   else:
-    reference_ = scoring.from_stats(*ref_value)
+    ref_set = scoring.from_stats(*ref_value)
   if save_stats:
     if kind != 'images':
       raise UsageError('--save_stats needs reference images, not statistics')
-    sample_cli.write_output(save_stats, lambda p: np.savez(p, mu=reference_.mu,
-                                                           sigma=reference_.sigma))
+    sample_cli.write_output(save_stats, lambda p: np.savez(p, mu=ref_set.mu,
+                                                           sigma=ref_set.sigma))
     result['stats'] = save_stats
   if gen is not None:
-    try:
-      d = scoring.distances(fn, gen, reference_)
-    except ValueError:
-      raise UsageError(f'--ref statistics have {reference_.mu.shape[0]} features but '
-                       f'--features={features} gives another number') from None
+    gen_f = fn(gen)
+    if gen_f.shape[1] != ref_set.mu.shape[0]:
+      raise UsageError(f'--ref statistics have {ref_set.mu.shape[0]} features but '
+                       f'--features={features} gives {gen_f.shape[1]}')
+    d = scoring.feature_distances(gen_f, ref_set)
     result.update(n=len(gen), fid=d['fd'], kid=d['kid'])
   if workdir:
     result.update(workdir=workdir, step=int(state.step), ema=bool(ema and state.ema),
@@ -190,7 +190,7 @@ def evaluate(*, workdir: str | None = None, images: str | None = None,
     # (a conditional model's reconstructions need labels the reference images lack)
     if (kind == 'images' and ref_value.shape[1:] == gen.shape[1:]
         and not sampling.is_conditional(nets)):
-      result.update(scoring.reconstruction(nets, state, reference_))
+      result.update(scoring.reconstruction(nets, state, ref_set))
   elif images:
     result['images'] = images
   if out is None and gen is not None:

@@ -55,10 +55,6 @@ class Reference:
   images: np.ndarray | None = None
   labels: np.ndarray | None = None
 
-  @property
-  def size(self) -> int | None:
-    return None if self.features is None else len(self.features)
-
 
 def reference(embed: Embed, images: np.ndarray, labels: np.ndarray | None = None
               ) -> Reference:
@@ -72,9 +68,9 @@ def from_stats(mu: np.ndarray, sigma: np.ndarray) -> Reference:
   return Reference(np.asarray(mu, np.float64), np.asarray(sigma, np.float64))
 
 
-def distances(embed: Embed, images: np.ndarray, ref: Reference) -> dict:
-  """{'fd', 'kid'} of `images` against `ref` (kid None for a statistics-only ref)."""
-  f = embed(images)
+def feature_distances(f: np.ndarray, ref: Reference) -> dict:
+  """{'fd', 'kid'} of features f [N, F] against `ref` (kid None for a statistics-only
+  ref); ValueError when F is not the reference's feature count."""
   if f.shape[1] != ref.mu.shape[0]:
     raise ValueError(f'the reference has {ref.mu.shape[0]} features, the images '
                      f'{f.shape[1]}')
@@ -82,6 +78,11 @@ def distances(embed: Embed, images: np.ndarray, ref: Reference) -> dict:
                                                      ref.mu, ref.sigma),
               kid=None if ref.features is None else metrics.kernel_distance(
                   f, ref.features))
+
+
+def distances(embed: Embed, images: np.ndarray, ref: Reference) -> dict:
+  """{'fd', 'kid'} of `images` against `ref` in `embed`'s features."""
+  return feature_distances(embed(images), ref)
 
 
 def reconstruction(nets, state, ref: Reference, embed: Embed | None = None) -> dict:
